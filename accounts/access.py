@@ -1,0 +1,120 @@
+"""Who may see and change what: every role check in Examhall goes through here.
+
+Views, API views, the admin and commands call these functions rather than testing
+memberships themselves, so the permission logic is written and tested once.
+
+Rules:
+- a superuser may do everything;
+- an instructor of a course reads and writes its exams, answer keys included;
+- a TA of a course reads its exams and keys, and writes nothing in authoring;
+- a student reads only what the sitting pages show them, never an answer key.
+Objects outside a user's courses are reported as missing (404), not forbidden, so their
+existence does not leak.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404
+
+from accounts.models import Course, Membership, Role, User
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from exams.models import Exam
+
+    AnyUser = User | AnonymousUser
+else:
+    AnyUser = Any
+
+STAFF_ROLES = (Role.INSTRUCTOR, Role.TA)
+
+
+def _real(user: AnyUser) -> bool:
+    return bool(user.is_authenticated and user.is_active)
+
+
+def course_role(user: AnyUser, course: Course | int) -> str | None:
+    """The user's role in the course, or None."""
+    if not _real(user):
+        return None
+    course_id = course if isinstance(course, int) else course.pk
+    return (
+        Membership.objects.filter(user_id=user.pk, course_id=course_id, active=True)
+        .values_list("role", flat=True)
+        .first()
+    )
+
+
+def courses_with_role(user: AnyUser, roles: tuple[str, ...]) -> QuerySet[Course]:
+    if not _real(user):
+        return Course.objects.none()
+    if user.is_superuser and set(roles) & set(STAFF_ROLES):
+        return Course.objects.all()
+    return Course.objects.filter(
+        memberships__user_id=user.pk, memberships__role__in=roles, memberships__active=True
+    ).distinct()
+
+
+def is_course_staff(user: AnyUser) -> bool:
+    """Instructor or TA of at least one course (or a superuser): may enter the admin."""
+    if not _real(user):
+        return False
+    if user.is_superuser:
+        return True
+    return Membership.objects.filter(user_id=user.pk, role__in=STAFF_ROLES, active=True).exists()
+
+
+def can_author_course(user: AnyUser, course: Course | int) -> bool:
+    """May create and change exams (and their keys) of the course."""
+    if not _real(user):
+        return False
+    return bool(user.is_superuser) or course_role(user, course) == Role.INSTRUCTOR
+
+
+def can_view_course_exams(user: AnyUser, course: Course | int) -> bool:
+    """May read the course's exams with their answer keys (instructors and TAs)."""
+    if not _real(user):
+        return False
+    return bool(user.is_superuser) or course_role(user, course) in STAFF_ROLES
+
+
+def authored_courses(user: AnyUser) -> QuerySet[Course]:
+    return courses_with_role(user, (Role.INSTRUCTOR,))
+
+
+def staff_courses(user: AnyUser) -> QuerySet[Course]:
+    return courses_with_role(user, STAFF_ROLES)
+
+
+def exams_for_staff(user: AnyUser) -> QuerySet[Exam]:
+    """Exams whose authoring side (keys included) the user may read."""
+    from exams.models import Exam
+
+    if not _real(user):
+        return Exam.objects.none()
+    if user.is_superuser:
+        return Exam.objects.all()
+    return Exam.objects.filter(course__in=staff_courses(user))
+
+
+def access_exam_for_staff(user: AnyUser, exam_id: int, *, write: bool = False) -> Exam:
+    """The exam, if the user may read (with ``write``: change) it.
+
+    Http404 when the exam is outside the user's courses; PermissionDenied when a TA asks
+    to write.
+    """
+    from exams.models import Exam
+
+    exam = Exam.objects.select_related("course").filter(pk=exam_id).first()
+    if exam is None:
+        raise Http404("No such exam.")
+    if not can_view_course_exams(user, exam.course_id):
+        raise Http404("No such exam.")
+    if write and not can_author_course(user, exam.course_id):
+        raise PermissionDenied("Only the course's instructors may change this exam.")
+    return exam

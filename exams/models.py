@@ -1,0 +1,159 @@
+"""The authoring side of an exam: Exam → Section → Question tree, with Choices and Figures.
+
+Answer keys live in ``Question.key`` and ``Choice.is_correct`` and nowhere else, so the
+student-facing selectors can leave them out by construction.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+
+from accounts.models import Course
+from exams.figures import validate_figure
+from exams.kinds import KIND_GROUP, kind_choices
+
+
+class Exam(models.Model):
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="exams")
+    title = models.CharField(max_length=200, help_text="e.g. Midterm Exam")
+    term = models.CharField(max_length=40, blank=True, help_text="Defaults to the course's term.")
+    exam_date = models.DateField(null=True, blank=True)
+    duration_minutes = models.PositiveIntegerField(default=80, validators=[MinValueValidator(1)])
+    opens_at = models.DateTimeField(null=True, blank=True, help_text="Students may start from this time.")
+    closes_at = models.DateTimeField(null=True, blank=True, help_text="No sitting runs past this time.")
+    instructions = models.TextField(
+        blank=True, help_text="Cover-page welcome and rules, in Markdown with $LaTeX$."
+    )
+    honor_code = models.TextField(
+        default="I understand and agree to uphold the University of Washington Honor Code during this exam.",
+        help_text="The statement each student signs by typing their full name.",
+    )
+    access_code = models.CharField(max_length=40, blank=True, help_text="Leave empty for none.")
+    published = models.BooleanField(default=False, help_text="Students see the exam only once published.")
+    archived = models.BooleanField(default=False, help_text="Archived exams are hidden; nothing is deleted.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-exam_date", "title"]
+
+    def __str__(self) -> str:
+        return f"{self.course.code}: {self.title}"
+
+    def clean(self) -> None:
+        if self.opens_at and self.closes_at and self.closes_at <= self.opens_at:
+            raise ValidationError({"closes_at": "The window must close after it opens."})
+
+    @property
+    def effective_term(self) -> str:
+        return self.term or self.course.term
+
+
+class Section(models.Model):
+    exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="sections")
+    number = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    title = models.CharField(max_length=200)
+    instructions = models.TextField(blank=True, help_text="Markdown with $LaTeX$, shown above the questions.")
+    recommended_minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+    floor_at_zero = models.BooleanField(
+        default=False, help_text="The section's total never goes below 0 (for negative marking)."
+    )
+
+    class Meta:
+        ordering = ["exam", "number"]
+        constraints = [models.UniqueConstraint(fields=["exam", "number"], name="section_number_unique_in_exam")]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.title}"
+
+
+class Question(models.Model):
+    """A node of the question tree. A ``group`` carries shared context; the others are answered."""
+
+    exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="questions")
+    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="questions")
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
+    )
+    position = models.PositiveIntegerField(default=1, help_text="Order among its siblings, from 1.")
+    number = models.CharField(max_length=32, editable=False, help_text="Computed, e.g. 3.5.2.")
+    title = models.CharField(max_length=200, blank=True)
+    prompt = models.TextField(blank=True, help_text="Markdown with $inline$ and $$display$$ LaTeX.")
+    kind = models.CharField(max_length=24, choices=kind_choices())
+    points = models.DecimalField(
+        max_digits=7, decimal_places=2, default=Decimal(0), validators=[MinValueValidator(Decimal(0))]
+    )
+    extra_credit = models.BooleanField(
+        default=False, help_text="Adds to a student's total but not to the maximum (inherited by sub-questions)."
+    )
+    policy = models.CharField(max_length=32, blank=True, help_text="Scoring policy; empty for the kind's default.")
+    policy_params = models.JSONField(default=dict, blank=True)
+    config = models.JSONField(default=dict, blank=True, help_text="Kind-specific settings.")
+    key = models.JSONField(default=dict, blank=True, help_text="Answer key. Never shown to students before release.")
+    solution = models.TextField(blank=True, help_text="Explanation shown with the key after release.")
+
+    class Meta:
+        ordering = ["exam", "section__number", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["exam", "number"], name="question_number_unique_in_exam"),
+        ]
+        indexes = [models.Index(fields=["section", "parent", "position"])]
+
+    def __str__(self) -> str:
+        label = self.title or self.prompt[:60]
+        return f"{self.number} {label}".strip()
+
+    @property
+    def is_group(self) -> bool:
+        return self.kind == KIND_GROUP
+
+    def clean(self) -> None:
+        from exams.services import question_clean
+
+        question_clean(self)
+
+
+class Choice(models.Model):
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="choices")
+    position = models.PositiveSmallIntegerField(default=1)
+    label = models.CharField(max_length=8, help_text="What students see and answers store, e.g. A.")
+    text = models.TextField(help_text="Markdown with $LaTeX$.")
+    is_correct = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["question", "position", "label"]
+        constraints = [models.UniqueConstraint(fields=["question", "label"], name="choice_label_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.text[:60]}"
+
+
+def figure_upload_to(instance: Figure, filename: str) -> str:
+    return f"figures/exam-{instance.exam_id}/{filename}"
+
+
+class Figure(models.Model):
+    """An image shown with a question (or a group of questions)."""
+
+    exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="figures")
+    question = models.ForeignKey(
+        Question, on_delete=models.CASCADE, null=True, blank=True, related_name="figures"
+    )
+    position = models.PositiveSmallIntegerField(default=1)
+    image = models.FileField(upload_to=figure_upload_to, validators=[validate_figure])
+    alt_text = models.CharField(max_length=500, help_text="Read aloud by screen readers; describe what matters.")
+    caption = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["question", "position"]
+
+    def __str__(self) -> str:
+        return self.caption or self.alt_text[:60]
