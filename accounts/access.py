@@ -38,13 +38,17 @@ def _real(user: AnyUser) -> bool:
     return bool(user.is_authenticated and user.is_active)
 
 
+def _uid(user: AnyUser) -> int:
+    return int(user.pk or 0)
+
+
 def course_role(user: AnyUser, course: Course | int) -> str | None:
     """The user's role in the course, or None."""
     if not _real(user):
         return None
     course_id = course if isinstance(course, int) else course.pk
     return (
-        Membership.objects.filter(user_id=user.pk, course_id=course_id, active=True)
+        Membership.objects.filter(user_id=_uid(user), course_id=course_id, active=True)
         .values_list("role", flat=True)
         .first()
     )
@@ -56,7 +60,7 @@ def courses_with_role(user: AnyUser, roles: tuple[str, ...]) -> QuerySet[Course]
     if user.is_superuser and set(roles) & set(STAFF_ROLES):
         return Course.objects.all()
     return Course.objects.filter(
-        memberships__user_id=user.pk, memberships__role__in=roles, memberships__active=True
+        memberships__user_id=_uid(user), memberships__role__in=roles, memberships__active=True
     ).distinct()
 
 
@@ -66,7 +70,7 @@ def is_course_staff(user: AnyUser) -> bool:
         return False
     if user.is_superuser:
         return True
-    return Membership.objects.filter(user_id=user.pk, role__in=STAFF_ROLES, active=True).exists()
+    return Membership.objects.filter(user_id=_uid(user), role__in=STAFF_ROLES, active=True).exists()
 
 
 def can_author_course(user: AnyUser, course: Course | int) -> bool:

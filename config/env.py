@@ -55,5 +55,7 @@ def env_url(name: str, *, schemes: tuple[str, ...]) -> str:
     """A URL whose scheme is one of ``schemes``, or "" when unset."""
     raw = os.environ.get(name, "").strip()
     if raw and not raw.startswith(tuple(f"{s}://" for s in schemes)):
-        raise ImproperlyConfigured(f"{name} must start with one of {', '.join(s + '://' for s in schemes)}; got {raw!r}")
+        raise ImproperlyConfigured(
+            f"{name} must start with one of {', '.join(s + '://' for s in schemes)}; got {raw!r}"
+        )
     return raw

@@ -34,9 +34,9 @@ def _parser() -> MarkdownIt:
         allow_space=True,
         allow_digits=True,
         double_inline=True,
-        renderer=lambda content, options: _math_block(content, options)
-        if options.get("display_mode")
-        else _math_inline(content, options),
+        renderer=lambda content, options: (
+            _math_block(content, options) if options.get("display_mode") else _math_inline(content, options)
+        ),
     )
     md.validateLink = lambda url: url.lower().startswith(("http://", "https://", "/", "#", "mailto:"))  # type: ignore[method-assign]
     return md

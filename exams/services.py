@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
@@ -77,9 +78,8 @@ def question_validate(
             clean_key = {}
         else:
             clean_key = attempt("key", spec.clean_key, clean_config, dict(key or {}), choices or [])
-    if errors:
+    if errors or clean_config is None or policy_result is None or clean_key is None:
         raise ValidationError(dict(errors))
-    assert clean_config is not None and policy_result is not None and clean_key is not None
     return CleanQuestion(policy_result[0], policy_result[1], clean_config, clean_key)
 
 
@@ -90,7 +90,9 @@ def question_clean(question: Question) -> None:
         if parent is not None and parent.section_id != question.section_id:
             raise ValidationError({"parent": "A sub-question must be in its parent's section."})
         if parent is not None and parent.kind != KIND_GROUP:
-            raise ValidationError({"parent": f"Only a group can have sub-questions; {parent.number} is a {parent.kind}."})
+            raise ValidationError(
+                {"parent": f"Only a group can have sub-questions; {parent.number} is a {parent.kind}."}
+            )
         ancestor = parent
         while ancestor is not None:
             if question.pk is not None and ancestor.pk == question.pk:
@@ -150,7 +152,7 @@ def exam_renumber(exam: Exam) -> None:
     by_section: dict[int, list[Question]] = defaultdict(list)
     for q in children.get(None, []):
         by_section[q.section_id].append(q)
-    for section_id, roots in by_section.items():
+    for roots in by_section.values():
         walk(roots, str(roots[0].section.number))
     changed = [q for q in questions if q.number != numbers.get(q.pk, q.number)]
     if not changed:
@@ -167,7 +169,7 @@ def exam_renumber(exam: Exam) -> None:
 @transaction.atomic
 def exam_duplicate(*, exam: Exam, by: User | None, title: str = "") -> Exam:
     """A full, unpublished copy of an exam: sections, question tree, choices, figures, keys."""
-    from exams.models import Choice, Exam, Figure, Question, Section
+    from exams.models import Choice, Exam, Figure, Section
 
     copy = Exam.objects.get(pk=exam.pk)
     copy.pk = None
@@ -195,7 +197,10 @@ def exam_duplicate(*, exam: Exam, by: User | None, title: str = "") -> Exam:
         question_map[old_id] = question
     Choice.objects.bulk_create(
         Choice(
-            question=question_map[c.question_id], position=c.position, label=c.label, text=c.text,
+            question=question_map[c.question_id],
+            position=c.position,
+            label=c.label,
+            text=c.text,
             is_correct=c.is_correct,
         )
         for c in Choice.objects.filter(question__exam=exam)
@@ -209,6 +214,6 @@ def exam_duplicate(*, exam: Exam, by: User | None, title: str = "") -> Exam:
             caption=figure.caption,
         )
         with figure.image.open("rb") as source:
-            new.image.save(figure.image.name.rsplit("/", 1)[-1], ContentFile(source.read()), save=False)
+            new.image.save(Path(figure.image.name or "figure").name, ContentFile(source.read()), save=False)
         new.save()
     return copy

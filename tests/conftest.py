@@ -8,6 +8,7 @@ that silently skips would hide a broken deployment.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -33,46 +34,52 @@ def _services_reachable(django_db_setup: None, django_db_blocker: pytest.Fixture
             pytest.exit(f"Redis at {settings.REDIS_URL} is unreachable: {error}", returncode=3)
 
 
+@pytest.fixture(autouse=True)
+def _media_root(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Uploaded files go to a fresh folder per test, never into the developer's var/."""
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+
+
 @pytest.fixture
 def course(db: None) -> Course:
-    return CourseFactory(code="cse493g1-sp23", title="CSE 493 G1 / 599 G1 Deep Learning", term="Spring 2023")
+    return CourseFactory.create(code="cse493g1-sp23", title="CSE 493 G1 / 599 G1 Deep Learning", term="Spring 2023")
 
 
 @pytest.fixture
 def other_course(db: None) -> Course:
-    return CourseFactory(code="cse446-sp23", title="CSE 446 Machine Learning", term="Spring 2023")
+    return CourseFactory.create(code="cse446-sp23", title="CSE 446 Machine Learning", term="Spring 2023")
 
 
 @pytest.fixture
 def instructor(course: Course) -> User:
-    user = UserFactory(net_id="mrivera", full_name="Maya Rivera")
+    user = UserFactory.create(net_id="mrivera", full_name="Maya Rivera")
     member(user, course, Role.INSTRUCTOR)
     return user
 
 
 @pytest.fixture
 def ta(course: Course) -> User:
-    user = UserFactory(net_id="jchen", full_name="Jordan Chen")
+    user = UserFactory.create(net_id="jchen", full_name="Jordan Chen")
     member(user, course, Role.TA)
     return user
 
 
 @pytest.fixture
 def student(course: Course) -> User:
-    user = UserFactory(net_id="alice", full_name="Alice Nguyen")
+    user = UserFactory.create(net_id="alice", full_name="Alice Nguyen")
     member(user, course, Role.STUDENT, quiz_section="AA")
     return user
 
 
 @pytest.fixture
 def other_student(course: Course) -> User:
-    user = UserFactory(net_id="bob", full_name="Bob Okafor")
+    user = UserFactory.create(net_id="bob", full_name="Bob Okafor")
     member(user, course, Role.STUDENT, quiz_section="AB")
     return user
 
 
 @pytest.fixture
 def other_instructor(other_course: Course) -> User:
-    user = UserFactory(net_id="charlie", full_name="Charlie Park")
+    user = UserFactory.create(net_id="charlie", full_name="Charlie Park")
     member(user, other_course, Role.INSTRUCTOR)
     return user

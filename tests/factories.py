@@ -13,7 +13,7 @@ from exams.models import Choice, Exam, Question, Section
 PASSWORD = "correct horse battery"
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         django_get_or_create = ("net_id",)
@@ -21,10 +21,10 @@ class UserFactory(factory.django.DjangoModelFactory):
     net_id = factory.Sequence(lambda n: f"user{n}")
     full_name = factory.LazyAttribute(lambda o: o.net_id.title())
     email = factory.LazyAttribute(lambda o: f"{o.net_id}@uw.edu")
-    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+    password = factory.django.Password(PASSWORD)
 
 
-class CourseFactory(factory.django.DjangoModelFactory):
+class CourseFactory(factory.django.DjangoModelFactory[Course]):
     class Meta:
         model = Course
         django_get_or_create = ("code",)
@@ -41,7 +41,7 @@ def member(user: User, course: Course, role: str, quiz_section: str = "") -> Mem
     return membership
 
 
-class ExamFactory(factory.django.DjangoModelFactory):
+class ExamFactory(factory.django.DjangoModelFactory[Exam]):
     class Meta:
         model = Exam
 
@@ -50,7 +50,7 @@ class ExamFactory(factory.django.DjangoModelFactory):
     duration_minutes = 80
 
 
-class SectionFactory(factory.django.DjangoModelFactory):
+class SectionFactory(factory.django.DjangoModelFactory[Section]):
     class Meta:
         model = Section
 
@@ -59,14 +59,22 @@ class SectionFactory(factory.django.DjangoModelFactory):
     title = "True / False"
 
 
-def add_question(section: Section, *, kind: str, points: Any = 2, parent: Question | None = None, **fields: Any) -> Question:
+def add_question(
+    section: Section, *, kind: str, points: Any = 2, parent: Question | None = None, **fields: Any
+) -> Question:
     """A question appended to ``section`` (or ``parent``), validated and numbered."""
     from exams.services import exam_renumber
 
     siblings = Question.objects.filter(section=section, parent=parent).count()
     question = Question(
-        exam=section.exam, section=section, parent=parent, position=siblings + 1, kind=kind,
-        points=Decimal(str(points)), number=f"~new{Question.objects.count()}", **fields,
+        exam=section.exam,
+        section=section,
+        parent=parent,
+        position=siblings + 1,
+        kind=kind,
+        points=Decimal(str(points)),
+        number=f"~new{Question.objects.count()}",
+        **fields,
     )
     question.full_clean(exclude=["number"])
     question.save()
@@ -78,7 +86,9 @@ def add_question(section: Section, *, kind: str, points: Any = 2, parent: Questi
 def add_choices(question: Question, *texts: str, correct: str = "") -> list[Choice]:
     """Choices labelled A, B, C…; ``correct`` lists the correct labels, e.g. "AC"."""
     return [
-        Choice.objects.create(question=question, position=i, label=chr(65 + i), text=t, is_correct=chr(65 + i) in correct)
+        Choice.objects.create(
+            question=question, position=i, label=chr(65 + i), text=t, is_correct=chr(65 + i) in correct
+        )
         for i, t in enumerate(texts)
     ]
 

@@ -15,7 +15,16 @@ KIND_GROUP = "group"  # a parent that carries shared context and has no answer o
 
 KINDS: dict[str, QuestionKind] = {
     kind.name: kind
-    for kind in (TrueFalse(), SingleChoice(), MultipleSelect(), ShortAnswer(), Numeric(), Expression(), Grid(), Sketch())
+    for kind in (
+        TrueFalse(),
+        SingleChoice(),
+        MultipleSelect(),
+        ShortAnswer(),
+        Numeric(),
+        Expression(),
+        Grid(),
+        Sketch(),
+    )
 }
 
 

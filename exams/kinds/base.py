@@ -94,9 +94,7 @@ class QuestionKind(ABC):
     def clean_policy(self, policy: str, params: JSON) -> tuple[str, JSON]:
         policy = policy or self.default_policy
         if policy not in self.policies:
-            raise ValidationError(
-                f"A {self.name} question is scored by {' or '.join(self.policies)}, not {policy!r}."
-            )
+            raise ValidationError(f"A {self.name} question is scored by {' or '.join(self.policies)}, not {policy!r}.")
         return policy, clean_policy_params(policy, params or {})
 
     def clean_config(self, config: JSON) -> JSON:

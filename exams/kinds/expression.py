@@ -22,7 +22,7 @@ class Expression(QuestionKind):
         config = super().clean_config(config)
         variables = config.get("variables", [])
         if not isinstance(variables, list):
-            raise ValidationError("expression variables are a list of names, e.g. [\"D_C\"].")
+            raise ValidationError('expression variables are a list of names, e.g. ["D_C"].')
         return {"variables": clean_variables(variables)}
 
     def clean_key(self, config: JSON, key: JSON, choices: list[ChoiceData]) -> JSON:

@@ -19,6 +19,12 @@ def _matrix(value: Any, rows: int, cols: int, what: str) -> list[list[Any]]:
     return [list(row) for row in value]
 
 
+def _side(value: Any, name: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_SIDE:
+        raise ValidationError(f"grid {name} must be a whole number from 1 to {MAX_SIDE}.")
+    return value
+
+
 class Grid(QuestionKind):
     """A matrix of cells, each filled from a small set of symbols (e.g. the sign of dL/dW₁).
 
@@ -32,11 +38,7 @@ class Grid(QuestionKind):
 
     def clean_config(self, config: JSON) -> JSON:
         config = super().clean_config(config)
-        rows, cols = config.get("rows"), config.get("cols")
-        for name, value in (("rows", rows), ("cols", cols)):
-            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_SIDE:
-                raise ValidationError(f"grid {name} must be a whole number from 1 to {MAX_SIDE}.")
-        assert isinstance(rows, int) and isinstance(cols, int)
+        rows, cols = _side(config.get("rows"), "rows"), _side(config.get("cols"), "cols")
         symbols = config.get("symbols")
         if (
             not isinstance(symbols, list)
@@ -44,7 +46,7 @@ class Grid(QuestionKind):
             or not all(isinstance(s, str) and 0 < len(s) <= 4 for s in symbols)
             or len(set(symbols)) != len(symbols)
         ):
-            raise ValidationError("grid symbols are at least two distinct short strings, e.g. [\"+\", \"-\", \"0\"].")
+            raise ValidationError('grid symbols are at least two distinct short strings, e.g. ["+", "-", "0"].')
         cleaned: JSON = {"rows": rows, "cols": cols, "symbols": symbols}
         for name, length in (("row_labels", rows), ("col_labels", cols)):
             labels = config.get(name)

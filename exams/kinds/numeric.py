@@ -28,7 +28,7 @@ class Numeric(QuestionKind):
         config = super().clean_config(config)
         unit = config.get("unit", "")
         if not isinstance(unit, str) or len(unit) > 20:
-            raise ValidationError("numeric unit is short text, e.g. \"ms\".")
+            raise ValidationError('numeric unit is short text, e.g. "ms".')
         return {"unit": unit} if unit else {}
 
     def clean_key(self, config: JSON, key: JSON, choices: list[ChoiceData]) -> JSON:

@@ -24,7 +24,7 @@ class ShortAnswer(QuestionKind):
         config = super().clean_config(config)
         parts = config.get("parts", [])
         if not isinstance(parts, list) or not all(isinstance(p, str) and PART_RE.match(p) for p in parts):
-            raise ValidationError("short_answer parts are single lowercase letters, e.g. [\"a\", \"b\"].")
+            raise ValidationError('short_answer parts are single lowercase letters, e.g. ["a", "b"].')
         if len(set(parts)) != len(parts):
             raise ValidationError("short_answer parts must not repeat.")
         max_length = config.get("max_length", DEFAULT_MAX_LENGTH)

@@ -60,7 +60,9 @@ class Sketch(QuestionKind):
                 if (
                     not isinstance(point, list)
                     or len(point) != 2
-                    or not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in point)
+                    or not all(
+                        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in point
+                    )
                 ):
                     raise ValidationError("Each point of a stroke is [x, y] in axis units.")
                 points.append([round(float(point[0]), 4), round(float(point[1]), 4)])
