@@ -26,9 +26,7 @@ class Exam(models.Model):
     duration_minutes = models.PositiveIntegerField(default=80, validators=[MinValueValidator(1)])
     opens_at = models.DateTimeField(null=True, blank=True, help_text="Students may start from this time.")
     closes_at = models.DateTimeField(null=True, blank=True, help_text="No sitting runs past this time.")
-    instructions = models.TextField(
-        blank=True, help_text="Cover-page welcome and rules, in Markdown with $LaTeX$."
-    )
+    instructions = models.TextField(blank=True, help_text="Cover-page welcome and rules, in Markdown with $LaTeX$.")
     honor_code = models.TextField(
         default="I understand and agree to uphold the University of Washington Honor Code during this exam.",
         help_text="The statement each student signs by typing their full name.",
@@ -80,9 +78,7 @@ class Question(models.Model):
 
     exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="questions")
     section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="questions")
-    parent = models.ForeignKey(
-        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
-    )
+    parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="children")
     position = models.PositiveIntegerField(default=1, help_text="Order among its siblings, from 1.")
     number = models.CharField(max_length=32, editable=False, help_text="Computed, e.g. 3.5.2.")
     title = models.CharField(max_length=200, blank=True)
@@ -144,9 +140,7 @@ class Figure(models.Model):
     """An image shown with a question (or a group of questions)."""
 
     exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="figures")
-    question = models.ForeignKey(
-        Question, on_delete=models.CASCADE, null=True, blank=True, related_name="figures"
-    )
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, null=True, blank=True, related_name="figures")
     position = models.PositiveSmallIntegerField(default=1)
     image = models.FileField(upload_to=figure_upload_to, validators=[validate_figure])
     alt_text = models.CharField(max_length=500, help_text="Read aloud by screen readers; describe what matters.")
