@@ -25,7 +25,7 @@ from accounts.models import Course, Membership, Role, User
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
-    from exams.models import Exam
+    from exams.models import Exam, Question, Section
 
     AnyUser = User | AnonymousUser
 else:
@@ -122,3 +122,81 @@ def access_exam_for_staff(user: AnyUser, exam_id: int, *, write: bool = False) -
     if write and not can_author_course(user, exam.course_id):
         raise PermissionDenied("Only the course's instructors may change this exam.")
     return exam
+
+
+def is_course_author(user: AnyUser) -> bool:
+    """Instructor of at least one course (or a superuser): may create exams."""
+    if not _real(user):
+        return False
+    if user.is_superuser:
+        return True
+    return Membership.objects.filter(user_id=_uid(user), role=Role.INSTRUCTOR, active=True).exists()
+
+
+def can_remove_exam_parts(user: AnyUser, exam: Exam) -> bool:
+    """May delete sections, questions, choices and figures of the exam.
+
+    Only the course's instructors, and only while the exam is unpublished: once students
+    can see an exam its parts may carry their answers, and student data is never deleted.
+    Exams themselves are archived, never deleted.
+    """
+    return not exam.published and can_author_course(user, exam.course_id)
+
+
+def course_roles(user: AnyUser) -> dict[int, str]:
+    """The user's active role in each of their courses, by course id (one query)."""
+    if not _real(user):
+        return {}
+    return dict(Membership.objects.filter(user_id=_uid(user), active=True).values_list("course_id", "role"))
+
+
+def access_course_for_staff(user: AnyUser, course_id: int, *, write: bool = False) -> Course:
+    """The course, if the user is its staff (with ``write``: its instructor).
+
+    Http404 when the user is not on the course's staff; PermissionDenied when a TA asks
+    to write.
+    """
+    course = Course.objects.filter(pk=course_id).first()
+    if course is None or not can_view_course_exams(user, course.pk):
+        raise Http404("No such course.")
+    if write and not can_author_course(user, course.pk):
+        raise PermissionDenied("Only the course's instructors may author its exams.")
+    return course
+
+
+def sections_for_staff(user: AnyUser) -> QuerySet[Section]:
+    """Sections of the exams whose authoring side the user may read."""
+    from exams.models import Section
+
+    return Section.objects.filter(exam__in=exams_for_staff(user))
+
+
+def questions_for_staff(user: AnyUser) -> QuerySet[Question]:
+    """Questions, answer keys included, of the exams whose authoring side the user may read."""
+    from exams.models import Question
+
+    return Question.objects.filter(exam__in=exams_for_staff(user))
+
+
+def can_manage_users(user: AnyUser) -> bool:
+    """May create, change and deactivate user accounts: superusers only."""
+    return _real(user) and bool(user.is_superuser)
+
+
+def can_view_roster(user: AnyUser, course: Course | int) -> bool:
+    """May read the course's memberships: its instructors and TAs (and superusers)."""
+    return can_view_course_exams(user, course)
+
+
+def can_manage_roster(user: AnyUser, course: Course | int) -> bool:
+    """May import the course's roster and edit its memberships: its instructors (and superusers)."""
+    return can_author_course(user, course)
+
+
+def memberships_for_staff(user: AnyUser) -> QuerySet[Membership]:
+    """Memberships of the courses whose roster the user may read."""
+    if not _real(user):
+        return Membership.objects.none()
+    if user.is_superuser:
+        return Membership.objects.all()
+    return Membership.objects.filter(course__in=staff_courses(user))
