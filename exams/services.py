@@ -18,10 +18,10 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 
 from exams.kinds import KIND_GROUP, ChoiceData, get_kind
+from exams.models import Choice, Exam, Figure, Question, Section
 
 if TYPE_CHECKING:
     from accounts.models import User
-    from exams.models import Exam, Question
 
 
 @dataclass(frozen=True)
@@ -136,8 +136,6 @@ def exam_renumber(exam: Exam) -> None:
 
     Numbers are unique per exam, so they are first moved out of the way, then written.
     """
-    from exams.models import Question
-
     questions = list(Question.objects.filter(exam=exam).select_related("section").order_by("position", "pk"))
     children: dict[int | None, list[Question]] = defaultdict(list)
     for q in questions:
@@ -166,10 +164,42 @@ def exam_renumber(exam: Exam) -> None:
         Question.objects.bulk_update(changed, ["number"])
 
 
+def question_place(*, question: Question, position: int | None) -> None:
+    """Put a saved question at ``position`` among its siblings (last when None).
+
+    The siblings are renumbered 1…n around it, so "position 1" means first, as an author
+    expects, rather than a tie with the question already there.
+    """
+    siblings = list(
+        Question.objects.filter(section_id=question.section_id, parent_id=question.parent_id)
+        .exclude(pk=question.pk)
+        .order_by("position", "pk")
+    )
+    index = len(siblings) if position is None else min(position - 1, len(siblings))
+    siblings.insert(index, question)
+    for place, sibling in enumerate(siblings, start=1):
+        sibling.position = place
+    Question.objects.bulk_update(siblings, ["position"])
+
+
+def question_move_subtree(*, question: Question) -> None:
+    """Sub-questions live in their parent's section: when a group moves, they move with it."""
+    children: dict[int, list[int]] = defaultdict(list)
+    for pk, parent_id in Question.objects.filter(exam_id=question.exam_id).values_list("pk", "parent_id"):
+        if parent_id is not None:
+            children[parent_id].append(pk)
+    descendants, stack = [], list(children[question.pk])
+    while stack:
+        pk = stack.pop()
+        descendants.append(pk)
+        stack.extend(children[pk])
+    Question.objects.filter(pk__in=descendants).update(section=question.section)
+
+
 @transaction.atomic
 def exam_duplicate(*, exam: Exam, by: User | None, title: str = "") -> Exam:
     """A full, unpublished copy of an exam: sections, question tree, choices, figures, keys."""
-    from exams.models import Choice, Exam, Figure, Section
+    from exams.models import Exam
 
     copy = Exam.objects.get(pk=exam.pk)
     copy.pk = None
