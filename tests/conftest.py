@@ -35,6 +35,12 @@ def _services_reachable(django_db_setup: None, django_db_blocker: pytest.Fixture
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """Nearly every test creates users with passwords; the production hasher would spend most of the run on them."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _media_root(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Uploaded files go to a fresh folder per test, never into the developer's var/."""
     settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
