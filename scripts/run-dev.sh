@@ -22,7 +22,7 @@ cat <<MSG
   Demo logins (password: examhall):
     instructor   mrivera    (instructor of cse493g1-sp23)
     TAs          jchen, spatel
-    students     $("$py" manage.py shell -c "from accounts.models import Membership as M; print(', '.join(M.objects.filter(course__code='cse493g1-sp23', role='student').order_by('user__net_id').values_list('user__net_id', flat=True)[:5]) + ', …')" 2>/dev/null)
+    students     $("$py" manage.py shell -v 0 -c "from accounts.models import Membership as M; print(', '.join(M.objects.filter(course__code='cse493g1-sp23', role='student').order_by('user__net_id').values_list('user__net_id', flat=True)[:5]) + ', …')" 2>/dev/null)
 
   Celery worker and beat are running (logs in var/log/). Ctrl-C stops everything.
 
