@@ -213,3 +213,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("EXAMHALL_LOG_LEVEL", "INFO")},
 }
+
+# Sittings: how long after the deadline a save in flight is still accepted, and how many
+# wrong access codes a student may try per exam in ACCESS_CODE_WINDOW seconds.
+EXAMHALL_SAVE_GRACE_SECONDS = env_int("EXAMHALL_SAVE_GRACE_SECONDS", 60, minimum=0)
+EXAMHALL_ACCESS_CODE_ATTEMPTS = env_int("EXAMHALL_ACCESS_CODE_ATTEMPTS", 5, minimum=1)
+EXAMHALL_ACCESS_CODE_WINDOW = env_int("EXAMHALL_ACCESS_CODE_WINDOW", 300, minimum=1)
+EXAMHALL_PROCTOR_EVENTS_PER_MINUTE = env_int("EXAMHALL_PROCTOR_EVENTS_PER_MINUTE", 30, minimum=1)
+CELERY_BEAT_SCHEDULE["close-expired-sittings"] = {"task": "exams.tasks.close_expired_sittings", "schedule": 30.0}

@@ -6,7 +6,9 @@ student-facing selectors can leave them out by construction.
 
 from __future__ import annotations
 
+import ipaddress
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -32,6 +34,10 @@ class Exam(models.Model):
         help_text="The statement each student signs by typing their full name.",
     )
     access_code = models.CharField(max_length=40, blank=True, help_text="Leave empty for none.")
+    allowed_networks = models.TextField(
+        blank=True,
+        help_text="Optional: the IP ranges (CIDR, one per line or comma-separated) students may start from.",
+    )
     published = models.BooleanField(default=False, help_text="Students see the exam only once published.")
     archived = models.BooleanField(default=False, help_text="Archived exams are hidden; nothing is deleted.")
     created_by = models.ForeignKey(
@@ -49,6 +55,15 @@ class Exam(models.Model):
     def clean(self) -> None:
         if self.opens_at and self.closes_at and self.closes_at <= self.opens_at:
             raise ValidationError({"closes_at": "The window must close after it opens."})
+        try:
+            self.networks()
+        except ValueError as error:
+            raise ValidationError({"allowed_networks": f"Not an IP range: {error}"}) from None
+
+    def networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        """The allowed IP ranges; empty means any address. Raises ValueError on a bad entry."""
+        entries = self.allowed_networks.replace(",", "\n").split()
+        return [ipaddress.ip_network(entry.strip(), strict=False) for entry in entries if entry.strip()]
 
     @property
     def effective_term(self) -> str:
@@ -151,3 +166,157 @@ class Figure(models.Model):
 
     def __str__(self) -> str:
         return self.caption or self.alt_text[:60]
+
+
+# --- The sitting side: what students do. Never deleted (PROTECT everywhere). -------------
+
+
+class SittingStatus(models.TextChoices):
+    IN_PROGRESS = "in_progress", "In progress"
+    SUBMITTED = "submitted", "Submitted"
+    EXPIRED = "expired", "Expired (closed at the deadline)"
+    VOIDED = "voided", "Voided"
+
+
+class Accommodation(models.Model):
+    """A student's standing accommodation in a course: it applies to every exam of the course."""
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="accommodations")
+    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="accommodations")
+    time_multiplier = models.DecimalField(
+        max_digits=4, decimal_places=2, default=Decimal(1), validators=[MinValueValidator(Decimal(1))]
+    )
+    may_exceed_window = models.BooleanField(
+        default=False, help_text="The extra time may run past the exam window's close."
+    )
+    note = models.CharField(max_length=300, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["course", "student"], name="one_accommodation_per_student")]
+
+    def __str__(self) -> str:
+        return f"{self.student} ×{self.time_multiplier}"
+
+
+class Extension(models.Model):
+    """Extra minutes for one student on one exam. Extensions add up; they never shorten time."""
+
+    exam = models.ForeignKey(Exam, on_delete=models.PROTECT, related_name="extensions")
+    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="extensions")
+    minutes = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    reason = models.CharField(max_length=300)
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    granted_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"+{self.minutes} min for {self.student}"
+
+
+class Sitting(models.Model):
+    """One student's attempt at one exam; exactly one per student per exam."""
+
+    exam = models.ForeignKey(Exam, on_delete=models.PROTECT, related_name="sittings")
+    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sittings")
+    status = models.CharField(max_length=12, choices=SittingStatus.choices, default=SittingStatus.IN_PROGRESS)
+    started_at = models.DateTimeField()
+    deadline = models.DateTimeField()
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.CharField(max_length=20, blank=True, help_text="student, timer, beat, lazy, instructor")
+    device = models.UUIDField(
+        null=True, blank=True, help_text="The tab or device that holds the sitting; a newer one takes over."
+    )
+    last_seq = models.BigIntegerField(default=0, help_text="Highest client sequence number accepted.")
+    last_saved_at = models.DateTimeField(null=True, blank=True)
+    start_ip = models.GenericIPAddressField(null=True, blank=True)
+    receipt_code = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["exam", "student"], name="one_sitting_per_student")]
+        indexes = [models.Index(fields=["status", "deadline"])]
+
+    def __str__(self) -> str:
+        return f"{self.student} · {self.exam}"
+
+
+class HonorCodeSignature(models.Model):
+    """The signed honor code, immutable once written."""
+
+    sitting = models.OneToOneField(Sitting, on_delete=models.PROTECT, related_name="signature")
+    typed_name = models.CharField(max_length=200)
+    statement = models.TextField()
+    signed_at = models.DateTimeField()
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.typed_name} at {self.signed_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValidationError("An honor-code signature cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValidationError("An honor-code signature cannot be deleted.")
+
+
+class Answer(models.Model):
+    """The latest answer of a sitting to one question (``value`` None is blank)."""
+
+    sitting = models.ForeignKey(Sitting, on_delete=models.PROTECT, related_name="answers")
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answers")
+    value = models.JSONField(null=True, blank=True)
+    flagged = models.BooleanField(default=False)
+    seq = models.BigIntegerField(default=0, help_text="Client sequence number of the save that wrote it.")
+    saved_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["sitting", "question"], name="one_answer_per_question")]
+
+    def __str__(self) -> str:
+        return f"answer to {self.question_id} (seq {self.seq})"
+
+
+class AnswerRevision(models.Model):
+    """Append-only history: every accepted save of every answer."""
+
+    sitting = models.ForeignKey(Sitting, on_delete=models.PROTECT, related_name="revisions")
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="+")
+    value = models.JSONField(null=True, blank=True)
+    flagged = models.BooleanField(default=False)
+    seq = models.BigIntegerField()
+    saved_at = models.DateTimeField()
+    device = models.UUIDField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["sitting", "question", "seq"])]
+
+    def __str__(self) -> str:
+        return f"revision of {self.question_id} (seq {self.seq})"
+
+
+class ProctorEventKind(models.TextChoices):
+    TAKEOVER = "takeover", "Another tab or device took over"
+    FOCUS_LOSS = "focus_loss", "Window lost focus"
+    VISIBILITY = "visibility", "Page hidden"
+    PASTE = "paste", "Pasted text"
+    LATE_SAVE = "late_save", "Save refused after the deadline"
+    REOPENED = "reopened", "Reopened by an instructor"
+
+
+class ProctorEvent(models.Model):
+    sitting = models.ForeignKey(Sitting, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=20, choices=ProctorEventKind.choices)
+    at = models.DateTimeField()
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["sitting", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.at:%H:%M:%S}"

@@ -7,6 +7,7 @@ student-facing page renders from it, and so does "preview as student".
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -122,6 +123,42 @@ def _extra_credit_ids(questions: list[Question]) -> set[int]:
                 break
             node = by_id.get(node.parent_id) if node.parent_id else None
     return result
+
+
+def exam_content_version(exam_id: int) -> str:
+    """A fingerprint of everything a student sees of the exam (never the keys).
+
+    Caches of the rendered paper are keyed by it, so any edit — a prompt, a choice, a figure,
+    a renumbering — gives a new version without anything having to remember to invalidate.
+    """
+    digest = hashlib.sha256()
+    for rows in (
+        Exam.objects.filter(pk=exam_id).values_list(
+            "title", "term", "exam_date", "duration_minutes", "instructions", "honor_code", "course__title"
+        ),
+        Section.objects.filter(exam_id=exam_id).values_list(
+            "pk", "number", "title", "instructions", "recommended_minutes"
+        ),
+        Question.objects.filter(exam_id=exam_id).values_list(
+            "pk",
+            "section_id",
+            "parent_id",
+            "position",
+            "number",
+            "title",
+            "prompt",
+            "kind",
+            "points",
+            "extra_credit",
+            "config",
+        ),
+        Choice.objects.filter(question__exam_id=exam_id).values_list("pk", "question_id", "position", "label", "text"),
+        Figure.objects.filter(exam_id=exam_id).values_list(
+            "pk", "question_id", "position", "image", "alt_text", "caption"
+        ),
+    ):
+        digest.update(repr(sorted(rows, key=repr)).encode())
+    return digest.hexdigest()[:20]
 
 
 def exam_totals(exam: Exam) -> ExamTotals:
