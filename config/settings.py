@@ -134,6 +134,7 @@ STATICFILES_DIRS = [
     BASE_DIR / "static",
     ("vendor/katex", NODE_MODULES / "katex" / "dist"),
     ("vendor/bootstrap", NODE_MODULES / "bootstrap" / "dist"),
+    ("vendor/markdown-it", NODE_MODULES / "markdown-it" / "dist" / "browser"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -220,4 +221,8 @@ EXAMHALL_SAVE_GRACE_SECONDS = env_int("EXAMHALL_SAVE_GRACE_SECONDS", 60, minimum
 EXAMHALL_ACCESS_CODE_ATTEMPTS = env_int("EXAMHALL_ACCESS_CODE_ATTEMPTS", 5, minimum=1)
 EXAMHALL_ACCESS_CODE_WINDOW = env_int("EXAMHALL_ACCESS_CODE_WINDOW", 300, minimum=1)
 EXAMHALL_PROCTOR_EVENTS_PER_MINUTE = env_int("EXAMHALL_PROCTOR_EVENTS_PER_MINUTE", 30, minimum=1)
-CELERY_BEAT_SCHEDULE["close-expired-sittings"] = {"task": "exams.tasks.close_expired_sittings", "schedule": 30.0}
+EXAMHALL_CLOSE_EXPIRED_EVERY = env_int("EXAMHALL_CLOSE_EXPIRED_EVERY", 30, minimum=1)
+CELERY_BEAT_SCHEDULE["close-expired-sittings"] = {
+    "task": "exams.tasks.close_expired_sittings",
+    "schedule": float(EXAMHALL_CLOSE_EXPIRED_EVERY),
+}

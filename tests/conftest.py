@@ -35,6 +35,14 @@ def _services_reachable(django_db_setup: None, django_db_blocker: pytest.Fixture
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Rate limits and caches live in Redis, which outlives the test database: start each test clean."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any) -> None:
     """Nearly every test creates users with passwords; the production hasher would spend most of the run on them."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
