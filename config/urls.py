@@ -1,11 +1,19 @@
 from django.conf import settings
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.views import home
 
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    """For load balancers and benchmarks: proves the app serves requests; touches no database."""
+    return HttpResponse("ok", content_type="text/plain")
+
+
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("", home, name="home"),
     path("accounts/", include("accounts.urls")),
     path("exams/", include("exams.urls")),

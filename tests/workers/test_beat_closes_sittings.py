@@ -45,12 +45,12 @@ def test_beat_closes_an_expired_sitting_within_its_interval(course: Course, stud
     sitting = sitting_start(
         exam=exam, student=student, typed_name=student.full_name, ip=None, user_agent="", now=now - timedelta(minutes=5)
     )
-    sitting_claim(sitting=sitting, device=uuid.uuid4(), ip=None, now=now)
-    sitting.refresh_from_db()
+    device = uuid.uuid4()
+    sitting_claim(sitting=sitting, device=device, ip=None, now=now)
     answers_save(
         sitting_id=sitting.pk,
         student=student,
-        device=sitting.device,
+        device=device,
         items=[SaveItem(question.pk, True, False, 1)],
         ip=None,
         now=sitting.deadline,
