@@ -25,7 +25,7 @@ from accounts.models import Course, Membership, Role, User
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
-    from exams.models import Exam, Question, Section
+    from exams.models import Exam, Question, Section, Sitting
 
     AnyUser = User | AnonymousUser
 else:
@@ -200,3 +200,50 @@ def memberships_for_staff(user: AnyUser) -> QuerySet[Membership]:
     if user.is_superuser:
         return Membership.objects.all()
     return Membership.objects.filter(course__in=staff_courses(user))
+
+
+def is_course_student(user: AnyUser, course: Course | int) -> bool:
+    """An active student of the course (staff of the course are not its students)."""
+    return course_role(user, course) == Role.STUDENT
+
+
+def access_exam_lobby(user: AnyUser, exam_id: int) -> Exam:
+    """The exam whose cover page (lobby) the user may open.
+
+    The course's staff may open it for any of its exams (they see a note, never a start
+    form); its active students only once it is published and not archived. For anyone else
+    the exam does not exist (Http404).
+    """
+    from exams.models import Exam
+
+    exam = Exam.objects.select_related("course").filter(pk=exam_id).first()
+    if exam is None:
+        raise Http404("No such exam.")
+    if can_view_course_exams(user, exam.course_id):
+        return exam
+    if exam.published and not exam.archived and is_course_student(user, exam.course_id):
+        return exam
+    raise Http404("No such exam.")
+
+
+def access_sitting_for_student(user: AnyUser, sitting_id: int) -> Sitting:
+    """The user's own sitting, with its exam and course.
+
+    Another student's sitting, and any sitting for course staff (who sit no exam), is
+    Http404: the student pages of a sitting belong to its student alone.
+    """
+    from exams.models import Sitting
+
+    if not _real(user):
+        raise Http404("No such sitting.")
+    sitting = Sitting.objects.select_related("exam__course").filter(pk=sitting_id, student_id=_uid(user)).first()
+    if sitting is None:
+        raise Http404("No such sitting.")
+    return sitting
+
+
+def sittings_for_staff(user: AnyUser) -> QuerySet[Sitting]:
+    """Sittings of the exams whose authoring side the user may read (their course staff)."""
+    from exams.models import Sitting
+
+    return Sitting.objects.filter(exam__in=exams_for_staff(user))

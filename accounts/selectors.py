@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,29 +10,31 @@ from django.db.models import F, Q
 
 from accounts import access
 from accounts.models import Course, Membership, Role, User
-from exams.models import Exam
-
-
-class WindowStatus(enum.StrEnum):
-    UPCOMING = "upcoming"
-    OPEN = "open"
-    CLOSED = "closed"
-
-
-def exam_window_status(exam: Exam, now: datetime) -> WindowStatus:
-    """Where ``now`` falls in the exam's window: before it opens (or while it has no opening
-    time), between opening and closing (closing included as closed), or after."""
-    if exam.opens_at is None or now < exam.opens_at:
-        return WindowStatus.UPCOMING
-    if exam.closes_at is not None and now >= exam.closes_at:
-        return WindowStatus.CLOSED
-    return WindowStatus.OPEN
+from exams.models import Exam, Sitting, SittingStatus
+from exams.sittings import grace, window_status
 
 
 @dataclass(frozen=True)
 class HomeExam:
+    """An exam on the home page: its window status (``exams.sittings.window_status``: upcoming,
+    open or closed) and, for a student, their sitting if they started one."""
+
     exam: Exam
-    status: WindowStatus
+    status: str
+    sitting: Sitting | None = None
+    now: datetime | None = None
+
+    @property
+    def sitting_state(self) -> str:
+        """not_started, in_progress, time_up (in progress but past deadline + grace: it closes
+        on the next access, with its saved answers) or closed."""
+        if self.sitting is None:
+            return "not_started"
+        if self.sitting.status != SittingStatus.IN_PROGRESS:
+            return "closed"
+        if self.now is not None and self.now > self.sitting.deadline + grace():
+            return "time_up"
+        return "in_progress"
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,15 @@ def home_courses(*, user: User, now: datetime) -> list[HomeCourse]:
     exams = Exam.objects.filter(
         Q(course_id__in=list(staff)) | Q(course_id__in=student_ids, published=True, archived=False)
     ).order_by(F("opens_at").asc(nulls_last=True), "title", "pk")
+    # Only a student's own sittings: staff sit no exam.
+    sittings = {
+        s.exam_id: s for s in Sitting.objects.filter(student=user, exam__course_id__in=student_ids, exam__in=exams)
+    }
     by_course: dict[int, list[HomeExam]] = defaultdict(list)
     for exam in exams:
-        by_course[exam.course_id].append(HomeExam(exam=exam, status=exam_window_status(exam, now)))
+        by_course[exam.course_id].append(
+            HomeExam(exam=exam, status=window_status(exam, now), sitting=sittings.get(exam.pk), now=now)
+        )
     for home_course in courses:
         home_course.exams.extend(by_course[home_course.course.pk])
     return courses

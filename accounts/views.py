@@ -11,7 +11,8 @@ from accounts.selectors import home_courses
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """The signed-in person's courses and exams, with each exam's window status as of now."""
+    """The signed-in person's courses and exams, with each exam's window status as of now and,
+    for a student, where their sitting stands (with a link to the lobby, the exam or the receipt)."""
     user = cast(User, request.user)  # login_required: never anonymous here
     now = timezone.now()
     return render(request, "accounts/home.html", {"courses": home_courses(user=user, now=now), "now": now})

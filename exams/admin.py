@@ -20,9 +20,10 @@ from typing import Any, cast
 from urllib.parse import urlencode
 from uuid import uuid4
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.forms import BaseModelFormSet, ModelForm, Script
@@ -31,6 +32,7 @@ from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.text import slugify
@@ -45,6 +47,7 @@ from accounts.access import (
     is_course_author,
     is_course_staff,
     questions_for_staff,
+    sittings_for_staff,
 )
 from accounts.models import User
 from exams.forms import (
@@ -57,9 +60,21 @@ from exams.forms import (
     SectionForm,
 )
 from exams.kinds import KIND_GROUP, ChoiceData, get_kind
-from exams.models import Choice, Exam, Figure, Question, Section
+from exams.models import (
+    Answer,
+    AnswerRevision,
+    Choice,
+    Exam,
+    Figure,
+    HonorCodeSignature,
+    ProctorEvent,
+    Question,
+    Section,
+    Sitting,
+)
 from exams.selectors import exam_totals
 from exams.services import exam_duplicate, exam_renumber, question_move_subtree, question_place
+from exams.sittings import CLOSED, sitting_reopen
 
 AuthoringObject = Exam | Section | Question | Choice | Figure
 
@@ -501,3 +516,177 @@ class QuestionAdmin(CourseRoleAdmin):
         exam = obj.exam
         super().delete_model(request, obj)
         exam_renumber(exam)
+
+
+# --- Sittings: read-only, for the course's staff; reopening is the one (audited) change. ----
+
+
+class SittingReopenForm(forms.Form):
+    minutes = forms.IntegerField(
+        min_value=1, max_value=24 * 60, initial=10, help_text="From now; the new deadline is now + these minutes."
+    )
+    reason = forms.CharField(
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Recorded with your name in the sitting's proctor events.",
+    )
+
+
+def _sitting_readable(request: HttpRequest, sitting: Sitting | None) -> bool:
+    if sitting is None:
+        return is_course_staff(request.user)
+    return can_view_course_exams(request.user, sitting.exam.course_id)
+
+
+class SittingRecordInline(admin.TabularInline):
+    """A part of a sitting's record, shown and never changed: student data is kept as it was."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _sitting_readable(request, obj)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class HonorCodeSignatureInline(SittingRecordInline):
+    model = HonorCodeSignature
+    fields = ["typed_name", "statement", "signed_at", "ip", "user_agent"]
+    verbose_name_plural = "Honor-code signature"
+
+
+class AnswerInline(SittingRecordInline):
+    model = Answer
+    fields = ["question", "value", "flagged", "seq", "saved_at"]
+    ordering = ["question__section__number", "question__number"]
+
+
+class AnswerRevisionInline(SittingRecordInline):
+    model = AnswerRevision
+    fields = ["question", "value", "flagged", "seq", "saved_at", "device"]
+    ordering = ["seq", "pk"]
+    verbose_name_plural = "Answer revisions (every accepted save)"
+    classes = ["collapse"]
+
+
+class ProctorEventInline(SittingRecordInline):
+    model = ProctorEvent
+    fields = ["kind", "at", "ip", "actor", "detail"]
+    ordering = ["at", "pk"]
+
+
+@admin.register(Sitting)
+class SittingAdmin(admin.ModelAdmin):
+    """Sittings, read-only for the course's staff. Nothing here edits or deletes a sitting;
+    its instructors may reopen a closed one (``sitting_reopen``, audited)."""
+
+    list_display = ["student", "exam", "status", "started_at", "deadline", "submitted_at", "closed_by"]
+    list_filter = [("exam", admin.RelatedOnlyFieldListFilter), "status", "closed_by"]
+    list_select_related = ["student", "exam__course"]
+    search_fields = ["student__net_id", "student__full_name"]
+    ordering = ["exam", "student__net_id"]
+    actions = None
+    fields = readonly_fields = (
+        "exam",
+        "student",
+        "status",
+        "started_at",
+        "deadline",
+        "submitted_at",
+        "closed_by",
+        "device",
+        "last_seq",
+        "last_saved_at",
+        "start_ip",
+        "receipt_code",
+    )
+    inlines = [HonorCodeSignatureInline, AnswerInline, ProctorEventInline, AnswerRevisionInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Sitting]:
+        return sittings_for_staff(request.user).select_related("student", "exam__course")
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_course_staff(request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _sitting_readable(request, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
+        """The sitting, or 404 when it is outside the user's courses."""
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404("No such sitting.")
+        return obj
+
+    def get_urls(self) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:sitting_id>/reopen/", wrap(self.reopen_view), name="exams_sitting_reopen"),
+            *super().get_urls(),
+        ]
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        sitting = self.get_object(request, object_id)
+        may_reopen = sitting.status in CLOSED and can_author_course(request.user, sitting.exam.course_id)
+        context = {
+            **(extra_context or {}),
+            "reopen_url": reverse("admin:exams_sitting_reopen", args=[sitting.pk]) if may_reopen else "",
+        }
+        return super().change_view(request, object_id, form_url, context)
+
+    def reopen_view(self, request: HttpRequest, sitting_id: int) -> HttpResponse:
+        """Give a closed sitting more minutes, with a reason: the course's instructors only."""
+        sitting: Sitting = self.get_object(request, str(sitting_id))
+        if not can_author_course(request.user, sitting.exam.course_id):
+            raise PermissionDenied("Only the course's instructors may reopen a sitting.")
+        change_url = reverse("admin:exams_sitting_change", args=[sitting.pk])
+        if sitting.status not in CLOSED:
+            # Reopening sets the deadline to now + minutes: on an open sitting it could cut its time.
+            self.message_user(
+                request, "This sitting is still in progress; to give more time, grant an extension.", messages.ERROR
+            )
+            return HttpResponseRedirect(change_url)
+        form = SittingReopenForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            minutes, reason = form.cleaned_data["minutes"], form.cleaned_data["reason"]
+            try:
+                sitting_reopen(
+                    sitting=sitting, by=signed_in(request), reason=reason, minutes=minutes, now=timezone.now()
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                self.log_change(request, sitting, f"Reopened for {minutes} minutes: {reason.strip()}")
+                self.message_user(
+                    request, f"Reopened for {minutes} minutes. The student can continue now.", messages.SUCCESS
+                )
+                return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Reopen the sitting of {sitting.student}",
+            "opts": self.opts,
+            "original": sitting,
+            "form": form,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/exams/sitting/reopen.html", context)

@@ -1,4 +1,5 @@
-"""Reads on the authoring side: totals, and the student's view of an exam (the "paper").
+"""Reads for exam pages: totals, the student's view of an exam (the "paper"), and the
+sitting side's cover, outline, cached paper HTML and progress.
 
 ``exam_paper`` builds plain dataclasses that carry no answer key by construction: choices
 lose ``is_correct``, questions lose ``key``, ``solution`` and the policy parameters. Every
@@ -7,17 +8,20 @@ student-facing page renders from it, and so does "preview as student".
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+from django.core.cache import cache
 from django.utils.safestring import SafeString
 
-from exams.kinds import KIND_GROUP, get_kind
+from exams.kinds import KIND_GROUP, KINDS, get_kind
 from exams.markdown import render_markdown
-from exams.models import Choice, Exam, Figure, Question, Section
+from exams.models import Answer, Choice, Exam, Figure, Question, Section, Sitting
 
 
 @dataclass
@@ -253,3 +257,168 @@ def exam_paper(exam: Exam) -> Paper:
         points=sum((s.points for s in paper_sections), Decimal(0)),
         extra_points=sum((s.extra_points for s in paper_sections), Decimal(0)),
     )
+
+
+# --- the sitting side: the cover, the cached paper, a sitting's progress ---------------------
+
+
+def exam_cover(exam: Exam) -> Paper:
+    """The cover page of an exam (a Paper whose sections carry no questions).
+
+    Built from ``exam_totals`` and the exam's instructions alone, so a lobby never renders
+    the questions' Markdown: students must not see the questions before they start anyway.
+    """
+    totals = exam_totals(exam)
+    return Paper(
+        exam_id=exam.pk,
+        course_title=exam.course.title,
+        title=exam.title,
+        term=exam.effective_term,
+        exam_date=exam.exam_date,
+        duration_minutes=exam.duration_minutes,
+        instructions_html=render_markdown(exam.instructions),
+        honor_code=exam.honor_code,
+        has_access_code=bool(exam.access_code),
+        sections=[
+            PaperSection(
+                id=row.section.pk,
+                number=row.section.number,
+                title=row.section.title,
+                instructions_html=SafeString(""),
+                recommended_minutes=row.section.recommended_minutes,
+                points=row.points,
+                extra_points=row.extra_points,
+                questions=[],
+            )
+            for row in totals.sections
+        ],
+        points=totals.points,
+        extra_points=totals.extra_points,
+    )
+
+
+@dataclass(frozen=True)
+class OutlineQuestion:
+    """An answerable question, as the navigator and the review page list it."""
+
+    id: int
+    number: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class OutlineSection:
+    number: int
+    title: str
+    recommended_minutes: int | None
+    questions: list[OutlineQuestion]
+
+
+def exam_outline(exam_id: int) -> list[OutlineSection]:
+    """The answerable (leaf) questions of each section, in paper order, without rendering anything.
+
+    Paper order is the order of ``exam_paper``: sections by number, then the question tree
+    depth first, siblings by position.
+    """
+    sections = list(Section.objects.filter(exam_id=exam_id).order_by("number"))
+    rows = list(
+        Question.objects.filter(exam_id=exam_id)
+        .order_by("position", "pk")
+        .values_list("pk", "section_id", "parent_id", "number", "kind")
+    )
+    children: dict[int | None, list[tuple[int, int, int | None, str, str]]] = defaultdict(list)
+    for row in rows:
+        children[row[2]].append(row)
+
+    def leaves(node: tuple[int, int, int | None, str, str]) -> list[OutlineQuestion]:
+        pk, _, _, number, kind = node
+        if kind != KIND_GROUP:
+            return [OutlineQuestion(id=pk, number=number, kind=kind)]
+        return [leaf for child in children.get(pk, []) for leaf in leaves(child)]
+
+    return [
+        OutlineSection(
+            number=s.number,
+            title=s.title,
+            recommended_minutes=s.recommended_minutes,
+            questions=[leaf for root in children.get(None, []) if root[1] == s.pk for leaf in leaves(root)],
+        )
+        for s in sections
+    ]
+
+
+# Long enough to outlast an exam; the key changes with every edit anyway.
+PAPER_HTML_TTL_SECONDS = 12 * 60 * 60
+
+
+@functools.cache
+def _paper_templates_digest() -> str:
+    """A fingerprint of the templates the paper is rendered with, so a deploy that changes
+    them does not serve HTML cached by the previous release. Read once per process."""
+    from django.template.loader import get_template
+
+    names = ["exams/_paper.html", "exams/_question.html", *(kind.widget_template for kind in KINDS.values())]
+    digest = hashlib.sha256()
+    for name in names:
+        origin = get_template(name).origin  # type: ignore[attr-defined]
+        digest.update(Path(origin.name).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def paper_html_cache_key(exam_id: int) -> str:
+    return f"paper-html:{exam_id}:{exam_content_version(exam_id)}:{_paper_templates_digest()}"
+
+
+def exam_paper_html(exam: Exam) -> SafeString:
+    """The exam page's paper (every section and question with live widgets), the same for
+    every student: rendered from Markdown once per version of the exam, then served from the
+    cache. No answer is in it (the page's script fills them in) and no key (``exam_paper``).
+    """
+    from django.template.loader import render_to_string
+
+    key = paper_html_cache_key(exam.pk)
+    html: str | None = cache.get(key)
+    if html is None:
+        html = render_to_string("exams/_paper.html", {"paper": exam_paper(exam), "preview": False})
+        cache.set(key, html, timeout=PAPER_HTML_TTL_SECONDS)
+    return SafeString(html)
+
+
+@dataclass(frozen=True)
+class SittingProgress:
+    """Where a sitting stands, from its stored answers: what is answered, blank and flagged."""
+
+    total: int
+    answered: int
+    blank: list[OutlineQuestion]
+    flagged: list[OutlineQuestion]
+
+
+def sitting_progress(sitting: Sitting, outline: list[OutlineSection] | None = None) -> SittingProgress:
+    """Counts and lists over the exam's answerable questions; an answer whose value is
+    None (cleared, or never given) is blank."""
+    outline = exam_outline(sitting.exam_id) if outline is None else outline
+    stored = {
+        question_id: (value is not None, flagged)
+        for question_id, value, flagged in Answer.objects.filter(sitting=sitting).values_list(
+            "question_id", "value", "flagged"
+        )
+    }
+    questions = [q for section in outline for q in section.questions]
+    answered = [q for q in questions if stored.get(q.id, (False, False))[0]]
+    return SittingProgress(
+        total=len(questions),
+        answered=len(answered),
+        blank=[q for q in questions if not stored.get(q.id, (False, False))[0]],
+        flagged=[q for q in questions if stored.get(q.id, (False, False))[1]],
+    )
+
+
+def sitting_answers(sitting: Sitting) -> dict[str, dict[str, Any]]:
+    """The stored answers, for the exam page's script: {question id: {value, flagged, seq}}."""
+    return {
+        str(question_id): {"value": value, "flagged": flagged, "seq": seq}
+        for question_id, value, flagged, seq in Answer.objects.filter(sitting=sitting).values_list(
+            "question_id", "value", "flagged", "seq"
+        )
+    }

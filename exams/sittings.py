@@ -29,7 +29,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import BigIntegerField, Sum, Value
+from django.db.models.functions import Greatest
 
 from accounts.models import Membership, Role, User
 from exams.kinds import KIND_GROUP, ChoiceData, get_kind
@@ -293,6 +294,9 @@ def sitting_reopen(*, sitting: Sitting, by: User, reason: str, minutes: int, now
         raise ValidationError("Reopen for at least one minute.")
     with transaction.atomic():
         locked = Sitting.objects.select_for_update().get(pk=sitting.pk)
+        if locked.status == SittingStatus.IN_PROGRESS:
+            # Reopening sets a new deadline; on an open sitting that could cut the student's time.
+            raise SittingRefused("open", "This sitting is still open; give an extension instead.")
         before = {"status": locked.status, "deadline": locked.deadline.isoformat()}
         locked.status = SittingStatus.IN_PROGRESS
         locked.deadline = now + timedelta(minutes=minutes)
@@ -353,6 +357,7 @@ def exam_answer_rules(exam_id: int) -> dict[int, QuestionRules]:
         for question_id, label, text in (
             Question.objects.filter(exam_id=exam_id)
             .exclude(kind=KIND_GROUP)
+            .order_by("pk", "choices__position", "choices__label")
             .values_list("choices__question_id", "choices__label", "choices__text")
         ):
             if question_id is not None:
@@ -385,6 +390,7 @@ class SaveOutcome:
 
 @dataclass
 class SaveResult:
+    deadline: datetime  # the sitting's deadline as this save saw it; the page's countdown follows it
     outcomes: list[SaveOutcome] = field(default_factory=list)
     last_seq: int = 0
 
@@ -401,7 +407,7 @@ def answers_save(
     """Store a batch of autosaved answers. Refusals raise SittingRefused:
     ``closed`` (submitted, expired or voided), ``time_up`` (after deadline + grace; logged as a
     ProctorEvent) and ``taken_over`` (another device holds the sitting)."""
-    sitting = Sitting.objects.filter(pk=sitting_id, student=student).select_related("exam").first()
+    sitting = Sitting.objects.filter(pk=sitting_id, student=student).first()
     if sitting is None:
         raise Sitting.DoesNotExist
     if sitting.status == SittingStatus.IN_PROGRESS and now > sitting.deadline + grace():
@@ -419,7 +425,7 @@ def answers_save(
     if sitting.device != device:
         raise SittingRefused("taken_over", "This exam was opened in another tab or device; continue there.")
     rules = exam_answer_rules(sitting.exam_id)
-    result = SaveResult()
+    result = SaveResult(deadline=sitting.deadline)
     revisions: list[AnswerRevision] = []
     with transaction.atomic():
         for item in items:
@@ -464,8 +470,10 @@ def answers_save(
         if revisions:
             AnswerRevision.objects.bulk_create(revisions)
             top = max(r.seq for r in revisions)
-            Sitting.objects.filter(pk=sitting.pk).update(last_saved_at=now)
-            Sitting.objects.filter(pk=sitting.pk, last_seq__lt=top).update(last_seq=top)
+            # One UPDATE for both (a save is ~10 round trips; each one counts): last_seq only grows.
+            Sitting.objects.filter(pk=sitting.pk).update(
+                last_saved_at=now, last_seq=Greatest("last_seq", Value(top), output_field=BigIntegerField())
+            )
     result.last_seq = max([sitting.last_seq, *(o.seq for o in result.outcomes if o.status == "saved")])
     return result
 

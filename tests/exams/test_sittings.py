@@ -323,6 +323,9 @@ def test_extension_only_grows_the_deadline(sitting: Sitting, student: User, inst
 def test_reopen_only_by_an_instructor_with_a_reason(
     sitting: Sitting, student: User, ta: User, instructor: User
 ) -> None:
+    with pytest.raises(SittingRefused) as error:
+        sitting_reopen(sitting=sitting, by=instructor, reason="early", minutes=1, now=T0 + timedelta(minutes=1))
+    assert error.value.code == "open"
     sitting_submit(sitting=sitting, student=student, now=T0 + timedelta(minutes=10))
     with pytest.raises(SittingRefused):
         sitting_reopen(sitting=sitting, by=ta, reason="asked", minutes=10, now=T0 + timedelta(minutes=11))
