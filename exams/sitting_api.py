@@ -111,7 +111,6 @@ class AnswersView(APIView):
             raise Http404("No such sitting.") from None
         except SittingRefused as error:
             return refused(error)
-        deadline = Sitting.objects.filter(pk=sitting_id).values_list("deadline", flat=True).get()
         return Response(
             {
                 "results": [
@@ -120,7 +119,7 @@ class AnswersView(APIView):
                 ],
                 "last_seq": result.last_seq,
                 "server_now": now.isoformat(),
-                "deadline": deadline.isoformat(),
+                "deadline": result.deadline.isoformat(),
             }
         )
 
