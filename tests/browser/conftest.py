@@ -6,6 +6,9 @@ pytest-django's ``live_server``.
 - ``page_errors``: console errors, uncaught exceptions and Content-Security-Policy
   violations of that page, collected as they happen; assert it is empty.
 - ``log_in(page, net_id)``: signs in through the site's login form.
+- Every browser test starts with an empty cache: the live server caches per exam id (the
+  answer rules, the paper's HTML), and the ids of a fresh test database repeat those of an
+  earlier run whose entries may still be in Redis.
 
 Tests that use them need ``transactional_db`` (the live server runs in another thread) and
 the ``browser`` marker.
@@ -17,7 +20,8 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from django.core.cache import cache
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
 from tests.factories import PASSWORD
 
@@ -39,6 +43,16 @@ document.addEventListener("securitypolicyviolation", (event) => {
   console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || "inline code"}`);
 });
 """
+
+
+# Assertions wait for the page up to this long: generous for a loaded 2-core machine, and
+# only ever reached when the page is wrong.
+expect.set_options(timeout=10_000)
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    cache.clear()
 
 
 @pytest.fixture(scope="session")
