@@ -24,6 +24,20 @@ def _math_block(content: str, options: Any) -> str:
     return f'<div class="math" data-math="display">{escape(content)}</div>\n'
 
 
+# The Content-Security-Policy forbids style attributes, so aligned table cells get
+# Bootstrap's text classes instead of markdown-it's style="text-align:…".
+_ALIGN_CLASSES = {"text-align:left": "text-start", "text-align:center": "text-center", "text-align:right": "text-end"}
+
+
+def _cell_open(self: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
+    token = tokens[idx]
+    style = token.attrGet("style")
+    if style:
+        token.attrs.pop("style", None)
+        token.attrJoin("class", _ALIGN_CLASSES.get(str(style), ""))
+    return str(self.renderToken(tokens, idx, options, env))
+
+
 @lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
@@ -38,6 +52,8 @@ def _parser() -> MarkdownIt:
             _math_block(content, options) if options.get("display_mode") else _math_inline(content, options)
         ),
     )
+    md.add_render_rule("th_open", _cell_open)
+    md.add_render_rule("td_open", _cell_open)
     md.validateLink = lambda url: url.lower().startswith(("http://", "https://", "/", "#", "mailto:"))  # type: ignore[method-assign]
     return md
 
