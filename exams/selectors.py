@@ -243,6 +243,11 @@ def exam_paper(exam: Exam) -> Paper:
                 questions=roots.get(s.pk, []),
             )
         )
+    return _paper_of(exam, paper_sections)
+
+
+def _paper_of(exam: Exam, sections: list[PaperSection]) -> Paper:
+    """The exam's cover data around ``sections``; totals are the sections' sums."""
     return Paper(
         exam_id=exam.pk,
         course_title=exam.course.title,
@@ -253,9 +258,9 @@ def exam_paper(exam: Exam) -> Paper:
         instructions_html=render_markdown(exam.instructions),
         honor_code=exam.honor_code,
         has_access_code=bool(exam.access_code),
-        sections=paper_sections,
-        points=sum((s.points for s in paper_sections), Decimal(0)),
-        extra_points=sum((s.extra_points for s in paper_sections), Decimal(0)),
+        sections=sections,
+        points=sum((s.points for s in sections), Decimal(0)),
+        extra_points=sum((s.extra_points for s in sections), Decimal(0)),
     )
 
 
@@ -269,17 +274,9 @@ def exam_cover(exam: Exam) -> Paper:
     the questions' Markdown: students must not see the questions before they start anyway.
     """
     totals = exam_totals(exam)
-    return Paper(
-        exam_id=exam.pk,
-        course_title=exam.course.title,
-        title=exam.title,
-        term=exam.effective_term,
-        exam_date=exam.exam_date,
-        duration_minutes=exam.duration_minutes,
-        instructions_html=render_markdown(exam.instructions),
-        honor_code=exam.honor_code,
-        has_access_code=bool(exam.access_code),
-        sections=[
+    return _paper_of(
+        exam,
+        [
             PaperSection(
                 id=row.section.pk,
                 number=row.section.number,
@@ -292,8 +289,6 @@ def exam_cover(exam: Exam) -> Paper:
             )
             for row in totals.sections
         ],
-        points=totals.points,
-        extra_points=totals.extra_points,
     )
 
 
