@@ -59,7 +59,7 @@ class Score:
 
     ``points`` may be negative (negative marking) and is never above ``max_points`` under the
     built-in policies. ``explanation`` is written for the student ("Wrong: −1"). When
-    ``needs_manual`` is true, ``points`` is a placeholder 0 until a grader decides.
+    ``needs_manual`` is true, ``points`` is a provisional 0 until a grader decides.
     ``extra_credit`` scores add to a total but not to its maximum.
     """
 

@@ -8,7 +8,7 @@ from grading.scoring.core import QuestionSpec, Score
 
 
 def manual(spec: QuestionSpec, answer: Any) -> Score:
-    """A placeholder 0 that needs grading by hand, except for a blank answer.
+    """A provisional 0 that needs grading by hand, except for a blank answer.
 
     A blank answer has nothing to grade, so it is scored 0 here ("Blank: 0",
     ``needs_manual`` false) and stays out of the graders' queue; a regrade request can
