@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -345,31 +346,40 @@ class QuestionRules:
 
 
 RULES_TTL_SECONDS = 60
+# Per process: every save needs the rules, and a lookup in this dict costs far less than a
+# round trip to a shared cache and unpickling them. Each process rebuilds them (two queries)
+# at most once a minute per exam.
+_rules_memo: dict[int, tuple[float, dict[int, QuestionRules]]] = {}
 
 
 def exam_answer_rules(exam_id: int) -> dict[int, QuestionRules]:
-    """What each answerable question accepts (no keys). Every save needs it, so it is cached
+    """What each answerable question accepts (no keys). Every save needs it, so it is kept
     for a minute: an edit to the exam during a sitting reaches validation within that time."""
-    key = f"answer-rules:{exam_id}"
-    rules: dict[int, QuestionRules] | None = cache.get(key)
-    if rules is None:
-        choices: dict[int, list[ChoiceData]] = {}
-        for question_id, label, text in (
-            Question.objects.filter(exam_id=exam_id)
-            .exclude(kind=KIND_GROUP)
-            .order_by("pk", "choices__position", "choices__label")
-            .values_list("choices__question_id", "choices__label", "choices__text")
-        ):
-            if question_id is not None:
-                choices.setdefault(question_id, []).append(ChoiceData(label, text, False))
-        rules = {
-            pk: QuestionRules(kind, config, choices.get(pk, []))
-            for pk, kind, config in Question.objects.filter(exam_id=exam_id)
-            .exclude(kind=KIND_GROUP)
-            .values_list("pk", "kind", "config")
-        }
-        cache.set(key, rules, timeout=RULES_TTL_SECONDS)
+    memo = _rules_memo.get(exam_id)
+    if memo is not None and memo[0] > time.monotonic():
+        return memo[1]
+    choices: dict[int, list[ChoiceData]] = {}
+    for question_id, label, text in (
+        Question.objects.filter(exam_id=exam_id)
+        .exclude(kind=KIND_GROUP)
+        .order_by("pk", "choices__position", "choices__label")
+        .values_list("choices__question_id", "choices__label", "choices__text")
+    ):
+        if question_id is not None:
+            choices.setdefault(question_id, []).append(ChoiceData(label, text, False))
+    rules = {
+        pk: QuestionRules(kind, config, choices.get(pk, []))
+        for pk, kind, config in Question.objects.filter(exam_id=exam_id)
+        .exclude(kind=KIND_GROUP)
+        .values_list("pk", "kind", "config")
+    }
+    _rules_memo[exam_id] = (time.monotonic() + RULES_TTL_SECONDS, rules)
     return rules
+
+
+def exam_answer_rules_forget() -> None:
+    """Drop the per-process rules (tests, and anything that must see an edit at once)."""
+    _rules_memo.clear()
 
 
 @dataclass

@@ -39,7 +39,10 @@ def _empty_cache() -> None:
     """Rate limits and caches live in Redis, which outlives the test database: start each test clean."""
     from django.core.cache import cache
 
+    from exams.sittings import exam_answer_rules_forget
+
     cache.clear()
+    exam_answer_rules_forget()
 
 
 @pytest.fixture(autouse=True)
