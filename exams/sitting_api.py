@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -31,7 +31,7 @@ from exams.sittings import (
 )
 
 
-def client_ip(request: Request) -> str | None:
+def client_ip(request: HttpRequest | Request) -> str | None:
     """The address the web server saw (REMOTE_ADDR); proxies must be configured to set it."""
     return request.META.get("REMOTE_ADDR") or None
 

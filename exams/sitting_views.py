@@ -30,6 +30,7 @@ from exams.selectors import (
     sitting_answers,
     sitting_progress,
 )
+from exams.sitting_api import client_ip
 from exams.sittings import (
     CLOSED,
     SittingRefused,
@@ -53,11 +54,6 @@ CLOSED_BY = {
 
 def _student(request: HttpRequest) -> User:
     return cast(User, request.user)  # login_required: never anonymous here
-
-
-def _client_ip(request: HttpRequest) -> str | None:
-    """The address the web server saw (REMOTE_ADDR); a proxy in front must be configured to set it."""
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _time_left(deadline: datetime, now: datetime) -> str:
@@ -92,7 +88,7 @@ def sitting_lobby(request: HttpRequest, exam_id: int) -> HttpResponse:
                 student=student,
                 typed_name=typed_name,
                 access_code=request.POST.get("access_code", ""),
-                ip=_client_ip(request),
+                ip=client_ip(request),
                 user_agent=request.META.get("HTTP_USER_AGENT", ""),
                 now=now,
             )
