@@ -229,3 +229,11 @@ CELERY_BEAT_SCHEDULE["close-expired-sittings"] = {
     "task": "exams.tasks.close_expired_sittings",
     "schedule": float(EXAMHALL_CLOSE_EXPIRED_EVERY),
 }
+
+# Scoring: sittings per chunk task, and how often beat looks for exams whose window closed.
+EXAMHALL_SCORING_CHUNK = env_int("EXAMHALL_SCORING_CHUNK", 500, minimum=1)
+EXAMHALL_SCORE_CLOSED_EVERY = env_int("EXAMHALL_SCORE_CLOSED_EVERY", 60, minimum=1)
+CELERY_BEAT_SCHEDULE["score-closed-exams"] = {
+    "task": "grading.tasks.score_closed_exams",
+    "schedule": float(EXAMHALL_SCORE_CLOSED_EVERY),
+}
