@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -26,7 +26,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from grading.models import AnswerScore, ScoreSource, SittingResult
-from grading.scoring import QuestionSpec, Score, SectionScores, exam_total, score_answer, to_points
+from grading.scoring import POINTS_QUANTUM, QuestionSpec, Score, SectionScores, exam_total, score_answer, to_points
 from grading.scoring.specs import SectionSpecs
 from grading.scoring.summary import response_summary
 
@@ -58,7 +58,6 @@ UPSERT_SET = f"""
     explanation = CASE WHEN {SCORES}.source = 'auto' THEN EXCLUDED.explanation ELSE {SCORES}.explanation END,
     needs_manual = CASE WHEN {SCORES}.source = 'auto' THEN EXCLUDED.needs_manual ELSE {SCORES}.needs_manual END
 """
-STAGE = "grading_score_stage"
 
 ScoreRow = tuple[int, int, Decimal, Decimal, Decimal, str, bool, bool, str, str, int | None, datetime]
 
@@ -124,48 +123,102 @@ def _marks(values: Sequence[object]) -> str:
     return ", ".join(["%s"] * len(values))
 
 
-def scores_write(rows: list[ScoreRow], *, fresh: bool) -> None:
-    """Write score rows: COPY straight in when ``fresh`` (none of these rows exist), else upsert."""
+@dataclass(frozen=True)
+class Table:
+    """A table the engine writes in bulk: its columns, conflict target and upsert rule."""
+
+    name: str
+    columns: tuple[str, ...]
+    conflict: str
+    update: str
+    stage_types: str  # the staging table's column definitions, in ``columns`` order
+
+    def insert(self) -> str:
+        return f"INSERT INTO {self.name} ({', '.join(self.columns)})"
+
+    def on_conflict(self) -> str:
+        return f"ON CONFLICT ({self.conflict}) DO UPDATE SET {self.update}"
+
+
+SCORE_TABLE = Table(
+    name=SCORES,
+    columns=COLUMNS,
+    conflict="sitting_id, question_id",
+    update=UPSERT_SET,
+    stage_types="sitting_id bigint, question_id bigint, points numeric, auto_points numeric, max_points numeric, "
+    "explanation text, needs_manual boolean, blank boolean, source varchar(10), response_summary varchar(64), "
+    "job_id bigint, scored_at timestamptz",
+)
+RESULT_TABLE = Table(
+    name=SittingResult._meta.db_table,
+    columns=(
+        "sitting_id",
+        "exam_id",
+        "points",
+        "max_points",
+        "extra_points",
+        "pending_manual",
+        "sections",
+        "job_id",
+        "computed_at",
+    ),
+    conflict="sitting_id",
+    update=", ".join(
+        f"{column} = EXCLUDED.{column}"
+        for column in ("points", "max_points", "extra_points", "pending_manual", "sections", "job_id", "computed_at")
+    ),
+    stage_types="sitting_id bigint, exam_id bigint, points numeric, max_points numeric, extra_points numeric, "
+    "pending_manual integer, sections jsonb, job_id bigint, computed_at timestamptz",
+)
+
+
+def rows_write(table: Table, rows: Sequence[Sequence[Any]], *, fresh: bool) -> None:
+    """Write rows in bulk: on PostgreSQL by COPY, straight into the table when ``fresh`` (none of
+    these rows exist) and otherwise into a staging table upserted from; elsewhere row by row."""
     if not rows:
         return
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
-            cursor.executemany(
-                f"INSERT INTO {SCORES} ({', '.join(COLUMNS)}) VALUES ({_marks(COLUMNS)}) "  # noqa: S608
-                f"ON CONFLICT (sitting_id, question_id) DO UPDATE SET {UPSERT_SET}",
-                rows,
-            )
+            cursor.executemany(f"{table.insert()} VALUES ({_marks(table.columns)}) {table.on_conflict()}", rows)
         return
     with connection.cursor() as cursor:
-        target = SCORES
+        target = table.name
         if not fresh:
-            cursor.execute(
-                f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} (sitting_id bigint, question_id bigint, points numeric, "
-                "auto_points numeric, max_points numeric, explanation text, needs_manual boolean, blank boolean, "
-                "source varchar(10), response_summary varchar(64), job_id bigint, scored_at timestamptz) "
-                "ON COMMIT DELETE ROWS"
-            )
-            target = STAGE
-        with cursor.connection.cursor().copy(f"COPY {target} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            target = f"{table.name}_stage"
+            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {target} ({table.stage_types}) ON COMMIT DELETE ROWS")
+        with cursor.connection.cursor().copy(f"COPY {target} ({', '.join(table.columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
         if not fresh:
             cursor.execute(
-                f"INSERT INTO {SCORES} ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} FROM {STAGE} "  # noqa: S608
-                f"ON CONFLICT (sitting_id, question_id) DO UPDATE SET {UPSERT_SET}"
+                f"{table.insert()} SELECT {', '.join(table.columns)} FROM {target} {table.on_conflict()}"  # noqa: S608
             )
-            cursor.execute(f"TRUNCATE {STAGE}")
+            cursor.execute(f"TRUNCATE {target}")
 
 
-def stored_scores(sitting_ids: Sequence[int]) -> dict[tuple[int, int], tuple[Decimal, bool, str]]:
-    """Every stored score of these sittings: (points, needs_manual, explanation)."""
-    rows = AnswerScore.objects.filter(sitting_id__in=sitting_ids)
-    return {
-        (sitting, question): (points, needs_manual, explanation)
-        for sitting, question, points, needs_manual, explanation in rows.values_list(
-            "sitting_id", "question_id", "points", "needs_manual", "explanation"
-        )
-    }
+def stored_scores(sitting_ids: Sequence[int], *, graded_only: bool) -> dict[tuple[int, int], tuple[Decimal, bool, str]]:
+    """Stored scores of these sittings, (points, needs_manual, explanation) by (sitting, question):
+    all of them, or only those a grader set (``graded_only``). Raw SQL: no per-value converters."""
+    if not sitting_ids:
+        return {}
+    where = " AND source <> 'auto'" if graded_only else ""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT sitting_id, question_id, points, needs_manual, explanation "  # noqa: S608
+                f"FROM {SCORES} WHERE sitting_id = ANY(%s){where}",
+                [list(sitting_ids)],
+            )
+        else:
+            cursor.execute(
+                "SELECT sitting_id, question_id, points, needs_manual, explanation "  # noqa: S608
+                f"FROM {SCORES} WHERE sitting_id IN ({_marks(sitting_ids)}){where}",
+                list(sitting_ids),
+            )
+        return {
+            (sitting, question): (Decimal(points).quantize(POINTS_QUANTUM), bool(manual), explanation)
+            for sitting, question, points, manual, explanation in cursor.fetchall()
+        }
 
 
 def results_write(
@@ -175,9 +228,10 @@ def results_write(
     *,
     job_id: int | None,
     now: datetime,
+    fresh: bool,
 ) -> None:
-    """Upsert each sitting's total from its scores by question id (one statement)."""
-    results = []
+    """Write each sitting's total, computed from its scores by question id."""
+    rows = []
     for sitting_id, by_question in scores.items():
         total = exam_total(
             SectionScores(
@@ -186,33 +240,29 @@ def results_write(
             )
             for section in sections
         )
-        results.append(
-            SittingResult(
-                sitting_id=sitting_id,
-                exam_id=exam_id,
-                points=total.points,
-                max_points=total.max_points,
-                extra_points=total.extra_points,
-                pending_manual=total.pending_manual,
-                sections=[
-                    {
-                        "section": section.number,
-                        "points": str(to_points(part.points)),
-                        "max_points": str(to_points(part.max_points)),
-                        "explanation": part.explanation,
-                    }
-                    for section, part in zip(sections, total.sections, strict=True)
-                ],
-                job_id=job_id,
-                computed_at=now,
+        parts = [
+            {
+                "section": section.number,
+                "points": str(to_points(part.points)),
+                "max_points": str(to_points(part.max_points)),
+                "explanation": part.explanation,
+            }
+            for section, part in zip(sections, total.sections, strict=True)
+        ]
+        rows.append(
+            (
+                sitting_id,
+                exam_id,
+                total.points,
+                total.max_points,
+                total.extra_points,
+                total.pending_manual,
+                json.dumps(parts),
+                job_id,
+                now,
             )
         )
-    SittingResult.objects.bulk_create(
-        results,
-        update_conflicts=True,
-        unique_fields=["sitting"],
-        update_fields=["points", "max_points", "extra_points", "pending_manual", "sections", "job", "computed_at"],
-    )
+    rows_write(RESULT_TABLE, rows, fresh=fresh)
 
 
 def with_stored(score: Score, stored: tuple[Decimal, bool, str] | None) -> Score:
@@ -220,7 +270,7 @@ def with_stored(score: Score, stored: tuple[Decimal, bool, str] | None) -> Score
     if stored is None:
         return score
     points, needs_manual, explanation = stored
-    return replace(score, points=points, needs_manual=needs_manual, explanation=explanation)
+    return Score(points, score.max_points, explanation, needs_manual, score.extra_credit)
 
 
 def chunk_score(
@@ -266,19 +316,27 @@ def chunk_score(
             )
     with transaction.atomic():
         fresh = question_id is None and not AnswerScore.objects.filter(sitting_id__in=sitting_ids).exists()
-        scores_write(rows, fresh=fresh)
-        totals = fresh_scores if fresh else _counted_scores(sitting_ids, specs, fresh_scores)
-        results_write(exam_id, sections, totals, job_id=job_id, now=now)
+        rows_write(SCORE_TABLE, rows, fresh=fresh)
+        if fresh:
+            totals = fresh_scores
+        elif question_id is None:  # every score is fresh but those a grader set
+            totals = _counted_scores(sitting_ids, specs, fresh_scores, stored_scores(sitting_ids, graded_only=True))
+        else:  # one question is fresh; the others count as stored
+            totals = _counted_scores(sitting_ids, specs, fresh_scores, stored_scores(sitting_ids, graded_only=False))
+        fresh_results = fresh and not SittingResult.objects.filter(sitting_id__in=sitting_ids).exists()
+        results_write(exam_id, sections, totals, job_id=job_id, now=now, fresh=fresh_results)
     return len(rows)
 
 
 def _counted_scores(
-    sitting_ids: Iterable[int], specs: Sequence[QuestionSpec], fresh: dict[int, dict[int, Score]]
+    sitting_ids: Iterable[int],
+    specs: Sequence[QuestionSpec],
+    fresh: dict[int, dict[int, Score]],
+    stored: dict[tuple[int, int], tuple[Decimal, bool, str]],
 ) -> dict[int, dict[int, Score]]:
-    """Each sitting's scores as they count after an upsert: the stored row where one exists
+    """Each sitting's scores as they count after an upsert: the stored row where one is given
     (a grader's points, or another question's earlier score), else the fresh score."""
     ids = list(sitting_ids)
-    stored = stored_scores(ids)
     counted: dict[int, dict[int, Score]] = {}
     for sitting_id in ids:
         by_question: dict[int, Score] = {}

@@ -111,8 +111,11 @@ class AnswerScore(models.Model):
     choice question ("AC", "T"), a grid's right and wrong cells ("1101"), else empty.
     """
 
-    sitting = models.ForeignKey(Sitting, on_delete=models.PROTECT, related_name="scores")
-    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="scores")
+    # Scores are derived rows, rewritten in bulk by COPY: the references are kept by the ORM
+    # (PROTECT) rather than by a database check per row, which costs more than the COPY itself
+    # (docs/benchmarks.md, "Bulk scoring").
+    sitting = models.ForeignKey(Sitting, on_delete=models.PROTECT, related_name="scores", db_constraint=False)
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="scores", db_constraint=False)
     points = points_field()
     auto_points = points_field()
     max_points = points_field()
@@ -121,7 +124,9 @@ class AnswerScore(models.Model):
     blank = models.BooleanField(default=False)
     source = models.CharField(max_length=10, choices=ScoreSource.choices, default=ScoreSource.AUTO)
     response_summary = models.CharField(max_length=64, blank=True)
-    job = models.ForeignKey(GradingJob, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    job = models.ForeignKey(
+        GradingJob, on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+", db_constraint=False
+    )
     scored_at = models.DateTimeField()
 
     class Meta:
@@ -142,7 +147,9 @@ class SittingResult(models.Model):
     extra_points = points_field()
     pending_manual = models.PositiveIntegerField(default=0)
     sections = models.JSONField(default=list, help_text="[{section, points, max_points, explanation}]")
-    job = models.ForeignKey(GradingJob, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    job = models.ForeignKey(
+        GradingJob, on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+", db_constraint=False
+    )
     computed_at = models.DateTimeField()
 
     class Meta:

@@ -19,6 +19,7 @@ from grading.jobs import SCORED_STATUSES
 from grading.models import AnswerScore
 from grading.scoring import QuestionSpec, guess_score, score_bounds
 from grading.scoring.specs import SectionSpecs, exam_specs
+from grading.scoring.summary import MAX_LENGTH
 from grading.statistics import distractor_analysis, grid_accuracy, item_statistics
 
 CHOICE_KINDS = ("true_false", "single_choice", "multiple_select")
@@ -111,8 +112,7 @@ def exam_statistics(exam_id: int) -> dict[str, Any]:
                 **distractor_analysis(matrix.summaries[index], totals=totals, labels=labels).as_dict(),
                 "correct": correct,
             }
-        elif spec.kind == "grid":
-            cells = sum(len(row) for row in spec.key.get("cells") or [])
+        elif spec.kind == "grid" and 0 < (cells := sum(len(row) for row in spec.key.get("cells") or [])) <= MAX_LENGTH:
             entry["grid"] = {
                 **grid_accuracy(matrix.summaries[index], cells=cells).as_dict(),
                 "rows": len(spec.key.get("cells") or []),

@@ -39,9 +39,11 @@ def _grid_cells(spec: QuestionSpec, answer: Any) -> str:
         return ""
     if all(cell is None for row in answer for cell in row):
         return ""
+    if sum(len(row) for row in key) > MAX_LENGTH:
+        return ""  # too many cells to summarise; the statistics leave this grid's cells out
     bits = "".join(
         "1" if cell is not None and cell == expected else "0"
         for row, key_row in zip(answer, key, strict=True)
         for cell, expected in zip(row, key_row, strict=True)
     )
-    return bits[:MAX_LENGTH]
+    return bits

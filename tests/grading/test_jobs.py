@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from accounts.models import Course, Role, User
@@ -185,3 +186,12 @@ def test_the_beat_finds_exams_whose_window_closed(seed: Exam) -> None:
     assert exams_due_for_scoring(now=now) == [seed]
     run(seed)
     assert exams_due_for_scoring(now=now) == []
+
+
+def test_scores_protect_their_sitting_and_question(seed: Exam) -> None:
+    sitting = sit(seed, "kept", {"1.1": True})
+    run(seed)
+    with pytest.raises(ProtectedError):
+        sitting.delete()
+    with pytest.raises(ProtectedError):
+        q(seed, "1.5").delete()  # blank for this sitting, but scored
