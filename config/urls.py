@@ -17,6 +17,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("accounts/", include("accounts.urls")),
     path("exams/", include("exams.urls")),
+    path("grading/", include("grading.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("config.api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
