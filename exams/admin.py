@@ -4,7 +4,10 @@ Every permission question is answered by ``accounts.access``: the instructors of
 change its exams, its TAs read them, and nobody else sees them at all (a direct URL is a
 404). Exams are archived, never deleted; the parts of an exam (sections, questions,
 choices, figures) may be deleted only while it is unpublished. The rules of the question
-kinds live in the kinds and ``exams.services``; the forms here present them.
+kinds live in the kinds and ``exams.services``; the forms here present them. Once students
+have sat an exam, its questions' scoring (kind, key, policy, a choice's correctness) is
+read-only on the question page and changes on the question's "Change the answer key" page
+(``grading.keys``: dry run, audit, rescore).
 """
 
 from __future__ import annotations
@@ -75,8 +78,21 @@ from exams.models import (
 from exams.selectors import exam_totals
 from exams.services import exam_duplicate, exam_renumber, question_move_subtree, question_place
 from exams.sittings import CLOSED, sitting_reopen
+from grading.key_forms import KeyChangeForm
+from grading.key_lock import (
+    dry_run_digest,
+    key_change_history,
+    key_describe,
+    key_locked,
+    key_proposal_changes,
+)
+from grading.keys import KeyProposal, key_change_apply, key_change_preview, key_current, key_proposal_clean
 
 AuthoringObject = Exam | Section | Question | Choice | Figure
+
+# Once students have sat an exam, these fields of its questions change through the
+# key-change page (dry run, audit, rescore), never in place.
+KEY_LOCKED_FIELDS = ["kind", "policy", "policy_params", "key"]
 
 
 def exam_of(obj: AuthoringObject) -> Exam:
@@ -166,6 +182,17 @@ class SectionInline(CourseRoleInline, admin.StackedInline):
         return 1 if obj is None else 0
 
 
+class LockedChoiceForm(ChoiceForm):
+    """A choice of a question students have answered: whether it is correct is part of the
+    key, which then changes on the key-change page (dry run first), never here."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Disabled: the posted value is ignored and the saved one kept, and the choice
+        # formset still checks the choices with their real key.
+        self.fields["is_correct"].disabled = True
+
+
 class ChoiceInline(CourseRoleInline, admin.TabularInline):
     model = Choice
     form = ChoiceForm
@@ -178,6 +205,11 @@ class ChoiceInline(CourseRoleInline, admin.TabularInline):
         if obj.kind == KIND_GROUP or not get_kind(obj.kind).uses_choices:
             return 0
         return max(0, 2 - obj.choices.count())
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        if obj is not None and obj.pk is not None and key_locked(obj.exam_id):
+            kwargs["form"] = LockedChoiceForm
+        return super().get_formset(request, obj, **kwargs)
 
 
 class FigureInline(CourseRoleInline, admin.TabularInline):
@@ -424,15 +456,30 @@ class QuestionAdmin(CourseRoleAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # A question stays in its exam: moving it would leave its choices' and figures'
         # exam behind.
-        return ["number", "student_preview", *(["exam"] if obj is not None else [])]
+        readonly = ["number", "student_preview", *(["exam"] if obj is not None else [])]
+        if obj is not None and key_locked(obj.exam_id):
+            # Students answered it: its scoring changes on the key-change page only.
+            readonly += [*KEY_LOCKED_FIELDS, "true_false_key", "answer_key"]
+        return readonly
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         fieldsets = super().get_fieldsets(request, obj)
-        if self.has_change_permission(request, obj):
+        if not self.has_change_permission(request, obj):
+            # Readers see the key field itself; the select is only a way of writing it.
+            replacement = []
+        elif obj is not None and key_locked(obj.exam_id):
+            # The key in words, and the way to change it (a group has none).
+            replacement = [] if obj.is_group else ["answer_key"]
+        else:
             return fieldsets
-        # Readers see the key field itself; the select is only a way of writing it.
         return [
-            (name, {**options, "fields": [f for f in options["fields"] if f != "true_false_key"]})
+            (
+                name,
+                {
+                    **options,
+                    "fields": [g for f in options["fields"] for g in (replacement if f == "true_false_key" else [f])],
+                },
+            )
             for name, options in fieldsets
         ]
 
@@ -452,6 +499,16 @@ class QuestionAdmin(CourseRoleAdmin):
     def label(self, obj: Question) -> str:
         return obj.title or obj.prompt[:80]
 
+    @admin.display(description="Answer key")
+    def answer_key(self, obj: Question) -> SafeString:
+        """Shown instead of the key's inputs once students have sat the exam."""
+        return format_html(
+            '{}<div class="help">Students have sat this exam, so the kind, the key, the policy and its '
+            'parameters are read-only here.</div><a href="{}">Change the answer key (dry run first)</a>',
+            key_describe(obj, key_current(obj).as_json()),
+            reverse("admin:exams_question_key_change", args=[obj.pk]),
+        )
+
     @admin.display(description="Preview")
     def student_preview(self, obj: Question) -> SafeString:
         if obj.pk is None:
@@ -463,12 +520,94 @@ class QuestionAdmin(CourseRoleAdmin):
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         question = self.get_object(request, object_id)
+        may_change_key = (
+            not question.is_group
+            and key_locked(question.exam_id)
+            and can_author_course(request.user, question.exam.course_id)
+        )
         context = {
             **(extra_context or {}),
             "preview_url": f"{reverse('exams:preview', args=[question.exam_id])}#q{question.pk}",
             "exam_url": reverse("admin:exams_exam_change", args=[question.exam_id]),
+            "key_change_url": reverse("admin:exams_question_key_change", args=[question.pk]) if may_change_key else "",
+            "key_changes": key_change_history(question),
         }
         return super().change_view(request, object_id, form_url, context)
+
+    def get_urls(self) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:question_id>/key-change/", wrap(self.key_change_view), name="exams_question_key_change"),
+            *super().get_urls(),
+        ]
+
+    def key_change_view(self, request: HttpRequest, question_id: int) -> HttpResponse:
+        """Change a question's key or policy: a dry run (every student's old → new points),
+        then "Apply and rescore" (``key_change_apply``: audited, that question rescored).
+
+        The course's instructors only. "Apply" carries the proposal back in hidden fields; it
+        is validated again like any input, and refused when the dry run it carries (its
+        digest) no longer matches the scores, so what is applied is what was seen.
+        """
+        question: Question = self.get_object(request, str(question_id))
+        access_exam_for_staff(request.user, question.exam_id, write=True)
+        if question.is_group:
+            raise Http404("A group has no answer key.")
+        change_url = reverse("admin:exams_question_change", args=[question.pk])
+        posted = request.method == "POST"
+        form = KeyChangeForm(request.POST if posted else None, question=question)
+        dry_run = None
+        if posted and form.is_valid():
+            proposal: KeyProposal = form.proposal()
+            try:
+                proposal = key_proposal_clean(question, proposal)
+                if not key_proposal_changes(question, proposal):
+                    raise ValidationError("This is the question's current key: there is nothing to change.")
+                dry_run = key_change_preview(question, proposal)
+                if "_apply" in request.POST:
+                    if dry_run_digest(dry_run) == request.POST.get("digest"):
+                        return self._key_change_apply(request, question, proposal, form.cleaned_data["reason"])
+                    self.message_user(
+                        request,
+                        "The scores have changed since your dry run (a grader or a rescore wrote some). "
+                        "Check this new dry run, then apply it.",
+                        messages.WARNING,
+                    )
+            except ValidationError as error:
+                form.add_key_errors(proposal, error)
+                dry_run = None
+        rows = sorted(dry_run.rows, key=lambda row: not row.changed) if dry_run else []
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Change the answer key of {question.number}",
+            "opts": self.opts,
+            "original": question,
+            "form": form,
+            "current_key": key_describe(question, key_current(question).as_json()),
+            "locked": key_locked(question.exam_id),
+            "dry_run": dry_run,
+            "rows": rows,
+            # "Apply" posts back what was dry-run, as hidden fields (without ids: the visible form has them).
+            "apply_form": KeyChangeForm(request.POST, question=question, auto_id=False) if dry_run else None,
+            "digest": dry_run_digest(dry_run) if dry_run else "",
+            "new_key": key_describe(question, dry_run.proposal.as_json()) if dry_run else "",
+            "key_changes": key_change_history(question),
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/exams/question/key_change.html", context)
+
+    def _key_change_apply(
+        self, request: HttpRequest, question: Question, proposal: KeyProposal, reason: str
+    ) -> HttpResponse:
+        change, job = key_change_apply(question, proposal, by=signed_in(request), reason=reason, now=timezone.now())
+        self.log_change(request, question, f"Changed the answer key: {change.reason}")
+        self.message_user(
+            request,
+            f"Changed the key of {question.number}; {change.affected} student(s)' scores change. "
+            f"The rescore of {question.number} is queued (job {job.pk}).",
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse("grading:results", args=[question.exam_id]))
 
     def response_add(self, request: HttpRequest, obj: Question, post_url_continue: str | None = None) -> HttpResponse:
         return self._back_to_exam(request, obj, super().response_add(request, obj, post_url_continue))

@@ -7,7 +7,10 @@ rules are ``exams.services``' (``question_validate``, ``question_clean``,
 ``exam_renumber``, ``exam_duplicate``) and the exam file's (``exams.examfile``).
 
 Exams are never deleted: DELETE answers 405 and ``POST /api/exams/{id}/archive/`` hides
-one instead. Sections and questions may be deleted while the exam is unpublished.
+one instead. Sections and questions may be deleted while the exam is unpublished. Once a
+student has sat an exam, a write that would change how one of its questions is scored
+(kind, key, policy, parameters, a choice's correctness) is 409: keys then change through
+``grading.api``'s key-change endpoints (dry run, audit, rescore).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models, transaction
 from django.db.models import ProtectedError, QuerySet
+from django.urls import reverse
 from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -54,6 +58,8 @@ from exams.services import (
     question_place,
     question_validate,
 )
+from grading.key_lock import key_locked, key_proposal_changes
+from grading.keys import KeyProposal
 
 if TYPE_CHECKING:
     from accounts.access import AnyUser
@@ -696,7 +702,35 @@ class QuestionViewSet(viewsets.ModelViewSet[Question]):
             removed = {c.label for c in question.choices.all()} - {row["label"] for row in rows}
             if removed and not access.can_remove_exam_parts(self.request.user, question.exam):
                 raise PermissionDenied(PUBLISHED_PARTS_KEPT)
+        if question is not None:
+            _refuse_locked_key_change(question, serializer.validated_data)
         serializer.save()
 
     def perform_destroy(self, instance: Question) -> None:
         _delete_part(self.request, instance)
+
+
+def _refuse_locked_key_change(question: Question, data: Mapping[str, Any]) -> None:
+    """409 when students have sat the exam and the write would change how the question is
+    scored: that goes through the key-change endpoints (dry run, audit, rescore)."""
+    if not key_locked(question.exam_id):
+        return
+    if "choices" in data:
+        correct = tuple(row["label"] for row in data["choices"] if row.get("is_correct"))
+    else:
+        correct = tuple(c.label for c in question.choices.all() if c.is_correct)
+    proposal = KeyProposal(data["policy"], data["policy_params"], data["key"], correct)
+    changed = key_proposal_changes(question, proposal, kind=data.get("kind", question.kind))
+    if "kind" in changed:
+        raise Conflict(
+            f"Students have sat this exam, so question {question.number} stays a {question.kind} question: "
+            "their answers are answers to one."
+        )
+    if changed:
+        preview = reverse("question-key-change-preview", args=[question.pk])
+        apply = reverse("question-key-change", args=[question.pk])
+        raise Conflict(
+            f"Students have sat this exam, so the {', '.join(changed)} of question {question.number} "
+            f"change only through a dry run: POST {preview} shows each student's old and new points, "
+            f"then POST {apply} applies the change (audited) and rescores that question."
+        )
