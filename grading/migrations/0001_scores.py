@@ -6,123 +6,269 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('exams', '0002_sittings'),
+        ("exams", "0002_sittings"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='GradingJob',
+            name="GradingJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('score', 'Score every sitting'), ('rescore', 'Rescore one question')], default='score', max_length=10)),
-                ('trigger', models.CharField(choices=[('window_closed', 'The exam window closed'), ('button', 'Results page'), ('command', 'manage.py score_exam'), ('key_change', 'Answer-key change'), ('api', 'API')], max_length=16)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='queued', max_length=10)),
-                ('chunks_total', models.PositiveIntegerField(default=0)),
-                ('chunks_done', models.PositiveIntegerField(default=0)),
-                ('sittings_total', models.PositiveIntegerField(default=0)),
-                ('sittings_done', models.PositiveIntegerField(default=0)),
-                ('answers_scored', models.PositiveBigIntegerField(default=0)),
-                ('statistics', models.JSONField(blank=True, help_text='Computed when every chunk is done.', null=True)),
-                ('error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('exam', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='grading_jobs', to='exams.exam')),
-                ('question', models.ForeignKey(blank=True, help_text='For a rescore.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='exams.question')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("score", "Score every sitting"), ("rescore", "Rescore one question")],
+                        default="score",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[
+                            ("window_closed", "The exam window closed"),
+                            ("button", "Results page"),
+                            ("command", "manage.py score_exam"),
+                            ("key_change", "Answer-key change"),
+                            ("api", "API"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("chunks_total", models.PositiveIntegerField(default=0)),
+                ("chunks_done", models.PositiveIntegerField(default=0)),
+                ("sittings_total", models.PositiveIntegerField(default=0)),
+                ("sittings_done", models.PositiveIntegerField(default=0)),
+                ("answers_scored", models.PositiveBigIntegerField(default=0)),
+                ("statistics", models.JSONField(blank=True, help_text="Computed when every chunk is done.", null=True)),
+                ("error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "exam",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="grading_jobs", to="exams.exam"
+                    ),
+                ),
+                (
+                    "question",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="For a rescore.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="exams.question",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='GradingChunk',
+            name="GradingChunk",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('index', models.PositiveIntegerField()),
-                ('sitting_ids', models.JSONField(help_text='The sittings this chunk scores.')),
-                ('answers_scored', models.PositiveIntegerField(default=0)),
-                ('done_at', models.DateTimeField(blank=True, null=True)),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='chunks', to='grading.gradingjob')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("index", models.PositiveIntegerField()),
+                ("sitting_ids", models.JSONField(help_text="The sittings this chunk scores.")),
+                ("answers_scored", models.PositiveIntegerField(default=0)),
+                ("done_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="chunks", to="grading.gradingjob"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['job', 'index'],
+                "ordering": ["job", "index"],
             },
         ),
         migrations.CreateModel(
-            name='AnswerScore',
+            name="AnswerScore",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('points', models.DecimalField(decimal_places=2, max_digits=9)),
-                ('auto_points', models.DecimalField(decimal_places=2, max_digits=9)),
-                ('max_points', models.DecimalField(decimal_places=2, max_digits=9)),
-                ('explanation', models.TextField(blank=True)),
-                ('needs_manual', models.BooleanField(default=False, help_text='Waiting for a grader; points are provisional.')),
-                ('blank', models.BooleanField(default=False)),
-                ('source', models.CharField(choices=[('auto', 'Scored by its policy'), ('manual', 'Graded by hand'), ('override', 'Automatic score overridden')], default='auto', max_length=10)),
-                ('response_summary', models.CharField(blank=True, max_length=64)),
-                ('scored_at', models.DateTimeField()),
-                ('question', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.PROTECT, related_name='scores', to='exams.question')),
-                ('sitting', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.PROTECT, related_name='scores', to='exams.sitting')),
-                ('job', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='grading.gradingjob')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("points", models.DecimalField(decimal_places=2, max_digits=9)),
+                ("auto_points", models.DecimalField(decimal_places=2, max_digits=9)),
+                ("max_points", models.DecimalField(decimal_places=2, max_digits=9)),
+                ("explanation", models.TextField(blank=True)),
+                (
+                    "needs_manual",
+                    models.BooleanField(default=False, help_text="Waiting for a grader; points are provisional."),
+                ),
+                ("blank", models.BooleanField(default=False)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("auto", "Scored by its policy"),
+                            ("manual", "Graded by hand"),
+                            ("override", "Automatic score overridden"),
+                        ],
+                        default="auto",
+                        max_length=10,
+                    ),
+                ),
+                ("response_summary", models.CharField(blank=True, max_length=64)),
+                ("scored_at", models.DateTimeField()),
+                (
+                    "question",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="scores",
+                        to="exams.question",
+                    ),
+                ),
+                (
+                    "sitting",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="scores",
+                        to="exams.sitting",
+                    ),
+                ),
+                (
+                    "job",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="grading.gradingjob",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='KeyChange',
+            name="KeyChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('changed_at', models.DateTimeField()),
-                ('reason', models.CharField(max_length=300)),
-                ('old', models.JSONField(help_text='{policy, policy_params, key, correct_choices} before the change.')),
-                ('new', models.JSONField(help_text='The same, after.')),
-                ('affected', models.PositiveIntegerField(default=0, help_text='Sittings whose score changed in the dry run.')),
-                ('changed_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('exam', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='key_changes', to='exams.exam')),
-                ('job', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='grading.gradingjob')),
-                ('question', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='key_changes', to='exams.question')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("changed_at", models.DateTimeField()),
+                ("reason", models.CharField(max_length=300)),
+                ("old", models.JSONField(help_text="{policy, policy_params, key, correct_choices} before the change.")),
+                ("new", models.JSONField(help_text="The same, after.")),
+                (
+                    "affected",
+                    models.PositiveIntegerField(default=0, help_text="Sittings whose score changed in the dry run."),
+                ),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "exam",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="key_changes", to="exams.exam"
+                    ),
+                ),
+                (
+                    "job",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="grading.gradingjob",
+                    ),
+                ),
+                (
+                    "question",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="key_changes", to="exams.question"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-changed_at'],
+                "ordering": ["-changed_at"],
             },
         ),
         migrations.CreateModel(
-            name='SittingResult',
+            name="SittingResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('points', models.DecimalField(decimal_places=2, max_digits=9)),
-                ('max_points', models.DecimalField(decimal_places=2, max_digits=9)),
-                ('extra_points', models.DecimalField(decimal_places=2, max_digits=9)),
-                ('pending_manual', models.PositiveIntegerField(default=0)),
-                ('sections', models.JSONField(default=list, help_text='[{section, points, max_points, explanation}]')),
-                ('computed_at', models.DateTimeField()),
-                ('exam', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='results', to='exams.exam')),
-                ('job', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='grading.gradingjob')),
-                ('sitting', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='result', to='exams.sitting')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("points", models.DecimalField(decimal_places=2, max_digits=9)),
+                ("max_points", models.DecimalField(decimal_places=2, max_digits=9)),
+                ("extra_points", models.DecimalField(decimal_places=2, max_digits=9)),
+                ("pending_manual", models.PositiveIntegerField(default=0)),
+                ("sections", models.JSONField(default=list, help_text="[{section, points, max_points, explanation}]")),
+                ("computed_at", models.DateTimeField()),
+                (
+                    "exam",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="results", to="exams.exam"
+                    ),
+                ),
+                (
+                    "job",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="grading.gradingjob",
+                    ),
+                ),
+                (
+                    "sitting",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="result", to="exams.sitting"
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='gradingjob',
-            index=models.Index(fields=['exam', '-created_at'], name='grading_gra_exam_id_a207e6_idx'),
+            model_name="gradingjob",
+            index=models.Index(fields=["exam", "-created_at"], name="grading_gra_exam_id_a207e6_idx"),
         ),
         migrations.AddConstraint(
-            model_name='gradingchunk',
-            constraint=models.UniqueConstraint(fields=('job', 'index'), name='one_chunk_per_index'),
+            model_name="gradingchunk",
+            constraint=models.UniqueConstraint(fields=("job", "index"), name="one_chunk_per_index"),
         ),
         migrations.AddIndex(
-            model_name='answerscore',
-            index=models.Index(fields=['question', 'sitting'], name='grading_ans_questio_154917_idx'),
+            model_name="answerscore",
+            index=models.Index(fields=["question", "sitting"], name="grading_ans_questio_154917_idx"),
         ),
         migrations.AddConstraint(
-            model_name='answerscore',
-            constraint=models.UniqueConstraint(fields=('sitting', 'question'), name='one_score_per_answer'),
+            model_name="answerscore",
+            constraint=models.UniqueConstraint(fields=("sitting", "question"), name="one_score_per_answer"),
         ),
         migrations.AddIndex(
-            model_name='sittingresult',
-            index=models.Index(fields=['exam', 'points'], name='grading_sit_exam_id_69e3e4_idx'),
+            model_name="sittingresult",
+            index=models.Index(fields=["exam", "points"], name="grading_sit_exam_id_69e3e4_idx"),
         ),
     ]

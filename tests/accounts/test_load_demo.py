@@ -15,6 +15,7 @@ from django.test import override_settings
 
 from accounts.models import Course, Membership, Role, User
 from exams.models import Exam
+from grading.models import GradingJob
 
 NOW = datetime(2023, 5, 4, 17, 0, tzinfo=UTC)
 
@@ -49,7 +50,11 @@ def test_load_demo_builds_the_demo_course_and_is_idempotent() -> None:
     after_first = counts()
     second = load_demo()
 
-    assert counts() == after_first == (1, 34, 33, 33, 1)
+    # The current course (34 people with the admin, 33 members) and last year's: its staff
+    # (3 members) and 300 simulated students.
+    assert counts() == after_first == (2, 334, 336, 336, 2)
+    assert "Past offering cse493g1-sp22: 300 simulated sittings" in first
+    assert "Past offering cse493g1-sp22: already present, left as it is." in second
     assert "Course cse493g1-sp23: created." in first
     assert "33 created, 0 updated, 0 unchanged, 0 dropped, 0 refused, 2 skipped" in first
     assert "Superuser admin: created." in first
@@ -77,6 +82,11 @@ def test_load_demo_builds_the_demo_course_and_is_idempotent() -> None:
     a_student = memberships.filter(role=Role.STUDENT).order_by("pk")[0].user
     for user in (admin, User.objects.get(net_id="mrivera"), a_student):
         assert user.check_password("examhall"), user.net_id
+
+    past = Exam.objects.get(course__code="cse493g1-sp22")
+    job = GradingJob.objects.get(exam=past)
+    assert job.status == "succeeded" and job.sittings_done == 300 and job.statistics is not None
+    assert past.closes_at is not None and past.closes_at < NOW
 
     exam = Exam.objects.get(course=course)
     assert exam.published

@@ -7,7 +7,7 @@ second time.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +16,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Course, User
+from accounts.models import Course, Membership, Role, User
 from accounts.roster import roster_import
 from exams.examfile import SEED_EXAM_PATH, ExamFileError, exam_import
+from exams.models import Exam
+from grading.jobs import job_request, job_run_inline
+from grading.models import GradingJob
+from grading.simulate import sittings_simulate
 
 DEMO_PASSWORD = "examhall"  # noqa: S105 - the documented demo password, printed by `make run`
 COURSE_CODE = "cse493g1-sp23"
@@ -28,13 +32,21 @@ INSTRUCTOR_NET_ID = "mrivera"
 ADMIN_NET_ID = "admin"
 ROSTER_PATH = Path(__file__).resolve().parents[2] / "demo" / "roster.csv"
 EXAM_OPEN_FOR = timedelta(days=7)
+# Last year's offering: the same midterm, sat by simulated students and scored, so that the
+# results page, the statistics and the exports have something to show from the first run.
+PAST_COURSE_CODE = "cse493g1-sp22"
+PAST_COURSE_TERM = "Spring 2022"
+PAST_STUDENTS = 300
+PAST_SEED = 2022
+STAFF_NET_IDS = {"mrivera": Role.INSTRUCTOR, "jchen": Role.TA, "spatel": Role.TA}
 
 
 class Command(BaseCommand):
     help = (
         "Create the demo course cse493g1-sp23 with its instructor, TAs and 30 students (through the roster "
-        "import), a superuser 'admin', and the seed midterm open for a week. Every demo password is 'examhall'. "
-        "Idempotent."
+        "import), a superuser 'admin', and the seed midterm open for a week; and last year's offering "
+        f"{PAST_COURSE_CODE}, where {PAST_STUDENTS} simulated students sat the same midterm, scored. Every demo "
+        "password is 'examhall'. Idempotent."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -86,3 +98,34 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"Exam “{exam.title}”: imported from {SEED_EXAM_PATH.name}, published, open until {closes}."
                 )
+        self._past_offering(now)
+
+    def _past_offering(self, now: datetime) -> None:
+        """Last year's course, its staff, and the midterm sat by simulated students, then scored."""
+        course, _ = Course.objects.get_or_create(
+            code=PAST_COURSE_CODE, defaults={"title": COURSE_TITLE, "term": PAST_COURSE_TERM}
+        )
+        for net_id, role in STAFF_NET_IDS.items():
+            user = User.objects.filter(net_id=net_id).first()
+            if user is not None:
+                Membership.objects.get_or_create(user=user, course=course, defaults={"role": role})
+        if course.exams.exists():
+            self.stdout.write(f"Past offering {course.code}: already present, left as it is.")
+            return
+        with transaction.atomic():
+            exam = exam_import(
+                text=SEED_EXAM_PATH.read_text(encoding="utf-8"),
+                course=course,
+                base_dir=SEED_EXAM_PATH.parent,
+                by=User.objects.filter(net_id=INSTRUCTOR_NET_ID).first(),
+            )
+            Exam.objects.filter(pk=exam.pk).update(
+                published=True, opens_at=now - timedelta(days=365), closes_at=now - timedelta(days=365, hours=-2)
+            )
+            simulated = sittings_simulate(exam_id=exam.pk, students=PAST_STUDENTS, seed=PAST_SEED, now=now)
+        job, _ = job_request(exam=exam, trigger=GradingJob.Trigger.COMMAND)
+        job = job_run_inline(job.pk, now=timezone.now())
+        self.stdout.write(
+            f"Past offering {course.code}: {simulated.students} simulated sittings of “{exam.title}”, "
+            f"{job.answers_scored} answers scored (results at /grading/exams/{exam.pk}/results/)."
+        )
