@@ -16,7 +16,6 @@ from django.db import models
 from exams.models import Exam, Question, Sitting
 
 
-
 def points_field() -> models.DecimalField:
     return models.DecimalField(max_digits=9, decimal_places=2)
 
