@@ -87,6 +87,8 @@ from grading.key_lock import (
     key_proposal_changes,
 )
 from grading.keys import KeyProposal, key_change_apply, key_change_preview, key_current, key_proposal_clean
+from grading.scoring import format_points, guess_score
+from grading.scoring.specs import question_spec
 
 AuthoringObject = Exam | Section | Question | Choice | Figure
 
@@ -445,7 +447,7 @@ class QuestionAdmin(CourseRoleAdmin):
     ordering = ["exam", "section__number", "number"]
     fieldsets = [
         (None, {"fields": ["exam", "section", "parent", "position", "number", "title", "prompt", "student_preview"]}),
-        ("Scoring", {"fields": ["kind", "points", "extra_credit", "policy", "policy_params"]}),
+        ("Scoring", {"fields": ["kind", "points", "extra_credit", "policy", "policy_params", "guess_score"]}),
         ("Settings and answer key", {"fields": ["config", "true_false_key", "key", "solution"]}),
     ]
     Media = AuthoringMedia
@@ -456,7 +458,7 @@ class QuestionAdmin(CourseRoleAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # A question stays in its exam: moving it would leave its choices' and figures'
         # exam behind.
-        readonly = ["number", "student_preview", *(["exam"] if obj is not None else [])]
+        readonly = ["number", "student_preview", "guess_score", *(["exam"] if obj is not None else [])]
         if obj is not None and key_locked(obj.exam_id):
             # Students answered it: its scoring changes on the key-change page only.
             readonly += [*KEY_LOCKED_FIELDS, "true_false_key", "answer_key"]
@@ -507,6 +509,22 @@ class QuestionAdmin(CourseRoleAdmin):
             'parameters are read-only here.</div><a href="{}">Change the answer key (dry run first)</a>',
             key_describe(obj, key_current(obj).as_json()),
             reverse("admin:exams_question_key_change", args=[obj.pk]),
+        )
+
+    @admin.display(description="Random-guess score")
+    def guess_score(self, obj: Question) -> str:
+        """The exact expected points of a blind guess under the question's own policy."""
+        if obj.pk is None or obj.is_group:
+            return "Save the question to see it." if obj.pk is None else "A group is not answered."
+        try:
+            spec = question_spec(obj)
+        except ValueError as error:
+            return f"Not computed: {error}"
+        if not get_kind(spec.kind).auto_scored:
+            return "Graded by hand: no automatic points for a guess."
+        return (
+            f"{format_points(guess_score(spec), signed=True)} of {format_points(spec.points)} points: what answering "
+            f"at random earns on average under {spec.policy}"
         )
 
     @admin.display(description="Preview")

@@ -415,6 +415,17 @@ def test_the_true_false_select_shows_the_saved_key(client: Client, exam: Exam, i
     assert form.initial["true_false_key"] == "false"
 
 
+def test_the_author_sees_the_random_guess_score(client: Client, exam: Exam, instructor: User) -> None:
+    true_false = add_question(section(exam, 1), kind="true_false", key={"value": False}, points=2)
+    essay = add_question(section(exam, 1), kind="short_answer", points=4)
+    login(client, instructor)
+    page = client.get(reverse("admin:exams_question_change", args=[true_false.pk])).content.decode()
+    # +2 right, −1 wrong, one of two at random: (2 − 1) / 2.
+    assert "+0.5 of 2 points: what answering at random earns on average under negative_marking" in page
+    page = client.get(reverse("admin:exams_question_change", args=[essay.pk])).content.decode()
+    assert "Graded by hand: no automatic points for a guess." in page
+
+
 def test_a_parent_in_another_section_is_refused(client: Client, exam: Exam, instructor: User) -> None:
     group = add_question(section(exam, 3), kind=KIND_GROUP, points=0, title="Two layer network")
     login(client, instructor)
