@@ -27,7 +27,7 @@ from django.db import connection, transaction
 
 from grading.models import AnswerScore, ScoreSource, SittingResult
 from grading.scoring import POINTS_QUANTUM, QuestionSpec, Score, SectionScores, exam_total, score_answer, to_points
-from grading.scoring.specs import SectionSpecs
+from grading.scoring.specs import SectionSpecs, exam_specs
 from grading.scoring.summary import response_summary
 
 ANSWERS = "exams_answer"
@@ -350,3 +350,43 @@ def _counted_scores(
             by_question[question] = with_stored(base, row)
         counted[sitting_id] = by_question
     return counted
+
+
+def results_recompute(exam_id: int, sitting_ids: Sequence[int], *, now: datetime) -> None:
+    """Recompute these sittings' totals from their stored scores (after a grader's change)."""
+    if not sitting_ids:
+        return
+    sections = exam_specs(exam_id)
+    specs = [spec for section in sections for spec in section.questions]
+    totals = _counted_scores(sitting_ids, specs, {}, stored_scores(sitting_ids, graded_only=False))
+    results_write(exam_id, sections, totals, job_id=None, now=now, fresh=False)
+
+
+def rows_update(
+    table: str, *, key: str, columns: Sequence[str], types: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """``UPDATE table SET columns… WHERE key = …`` for many rows at once: on PostgreSQL the
+    rows are COPYed into a staging table and applied in one statement; elsewhere row by row.
+    ``types`` are the PostgreSQL types of ``key`` and ``columns``, in that order."""
+    if not rows:
+        return
+    assignments = ", ".join(f"{column} = stage.{column}" for column in columns)
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {table} SET {', '.join(f'{c} = %s' for c in columns)} WHERE {key} = %s",  # noqa: S608
+                [(*row[1:], row[0]) for row in rows],
+            )
+        return
+    stage = f"{table}_update_stage"
+    names = [key, *columns]
+    with connection.cursor() as cursor:
+        definitions = ", ".join(f"{name} {kind}" for name, kind in zip(names, types, strict=True))
+        cursor.execute(f"CREATE TEMP TABLE {stage} ({definitions})")
+        with cursor.connection.cursor().copy(f"COPY {stage} ({', '.join(names)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            f"UPDATE {table} SET {assignments} FROM {stage} stage WHERE {table}.{key} = stage.{key}"  # noqa: S608
+        )
+        cursor.execute(f"DROP TABLE {stage}")

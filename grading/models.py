@@ -176,3 +176,164 @@ class KeyChange(models.Model):
 
     def __str__(self) -> str:
         return f"Key of {self.question.number} changed {self.changed_at:%Y-%m-%d %H:%M}"
+
+
+# --- manual grading: rubrics, evaluations, answer groups, audit, release, regrades --------------
+
+
+class Rubric(models.Model):
+    """How a question is graded by hand: items applied from the maximum down (deductions) or
+    from zero up (additions), the total floored at 0 and capped at the maximum by default."""
+
+    class Mode(models.TextChoices):
+        DEDUCT = "deduct", "From the maximum down (deductions)"
+        ADD = "add", "From zero up (additions)"
+
+    question = models.OneToOneField(Question, on_delete=models.PROTECT, related_name="rubric")
+    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.DEDUCT)
+    floor_at_zero = models.BooleanField(default=True)
+    cap_at_max = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Rubric of {self.question.number}"
+
+
+class RubricItem(models.Model):
+    """One rubric line. Deleting a used item only makes it inactive: the evaluations that
+    used it are rescored without it, and their audit still names it."""
+
+    rubric = models.ForeignKey(Rubric, on_delete=models.PROTECT, related_name="items")
+    position = models.PositiveSmallIntegerField(default=1)
+    points = models.DecimalField(max_digits=7, decimal_places=2, help_text="Negative for a deduction.")
+    description = models.CharField(max_length=300, help_text="What the grader sees.")
+    explanation = models.TextField(blank=True, help_text="What the student sees after release (Markdown).")
+    shortcut = models.CharField(max_length=1, blank=True, help_text="A key that toggles the item, e.g. 1.")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["rubric", "position", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.points:+} {self.description}"
+
+
+class AnswerGroup(models.Model):
+    """Answers to one question that are identical once normalised (case and spacing of text,
+    symbolic equivalence of expressions, equal grids)."""
+
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answer_groups")
+    key = models.CharField(max_length=64, help_text="A digest of the normalised answer.")
+    label = models.TextField(help_text="The normalised answer, as graders see it.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["question", "key"], name="one_group_per_normal_form")]
+
+    def __str__(self) -> str:
+        return f"{self.question.number}: {self.label[:40]}"
+
+
+class Evaluation(models.Model):
+    """A grader's decision on one scored answer: rubric items, a free adjustment and a comment.
+
+    ``points`` is None until graded. ``version`` grows on every save, so a save made from a
+    stale page is refused instead of overwriting. ``claimed_by`` holds the answer for one
+    grader until ``claimed_until``. ``queue_order`` is a stable pseudo-random position in the
+    question's queue.
+    """
+
+    score = models.OneToOneField(AnswerScore, on_delete=models.PROTECT, related_name="evaluation")
+    sitting = models.ForeignKey(Sitting, on_delete=models.PROTECT, related_name="evaluations")
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="evaluations")
+    queue_order = models.BigIntegerField()
+    items = models.ManyToManyField(RubricItem, blank=True, related_name="evaluations")
+    adjustment = models.DecimalField(max_digits=7, decimal_places=2, default=0)
+    comment = models.TextField(blank=True)
+    points = models.DecimalField(max_digits=9, decimal_places=2, null=True, blank=True)
+    group = models.ForeignKey(AnswerGroup, on_delete=models.PROTECT, null=True, blank=True, related_name="members")
+    graded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    graded_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=0)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    claimed_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["question", "graded_at", "queue_order"])]
+
+    def __str__(self) -> str:
+        return f"Evaluation of {self.question.number} for sitting {self.sitting_id}"
+
+
+class GradeEvent(models.Model):
+    """One change of the points that count for an answer: append-only."""
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", "Graded by hand"
+        OVERRIDE = "override", "Automatic score overridden"
+        GROUP = "group", "Graded with its answer group"
+        RUBRIC_EDIT = "rubric_edit", "Rubric item changed"
+        REGRADE = "regrade", "Regrade request"
+
+    score = models.ForeignKey(AnswerScore, on_delete=models.PROTECT, related_name="events")
+    sitting = models.ForeignKey(Sitting, on_delete=models.PROTECT, related_name="grade_events")
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="grade_events")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    source = models.CharField(max_length=12, choices=Source.choices)
+    old_points = models.DecimalField(max_digits=9, decimal_places=2, null=True)
+    new_points = models.DecimalField(max_digits=9, decimal_places=2)
+    reason = models.CharField(max_length=300, blank=True)
+    detail = models.JSONField(default=dict, blank=True, help_text="Items, adjustment and comment applied.")
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["score", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.old_points} → {self.new_points} by {self.actor_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class GradeRelease(models.Model):
+    """The instructor's publication of an exam's grades, and the regrade window it opens."""
+
+    exam = models.OneToOneField(Exam, on_delete=models.PROTECT, related_name="grade_release")
+    released_at = models.DateTimeField()
+    released_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    regrade_deadline = models.DateTimeField(null=True, blank=True, help_text="Empty: no regrade requests.")
+
+    def __str__(self) -> str:
+        return f"Grades of {self.exam} released {self.released_at:%Y-%m-%d}"
+
+
+class RegradeRequest(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ANSWERED = "answered", "Answered"
+
+    score = models.ForeignKey(AnswerScore, on_delete=models.PROTECT, related_name="regrade_requests")
+    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="regrade_requests")
+    reason = models.TextField()
+    created_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    reply = models.TextField(blank=True)
+    replied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    replied_at = models.DateTimeField(null=True, blank=True)
+    old_points = models.DecimalField(max_digits=9, decimal_places=2)
+    new_points = models.DecimalField(max_digits=9, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["score"], condition=models.Q(status="open"), name="one_open_regrade_per_answer"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Regrade of {self.score_id} ({self.status})"
