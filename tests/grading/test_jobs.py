@@ -12,13 +12,13 @@ from django.core.exceptions import ValidationError
 from django.db.models import ProtectedError
 from django.utils import timezone
 
-from accounts.models import Course, Role, User
+from accounts.models import Course, User
 from exams.examfile import SEED_EXAM_PATH, exam_import
-from exams.models import Answer, Exam, Question, Sitting, SittingStatus
+from exams.models import Exam, Question, Sitting, SittingStatus
 from grading.jobs import chunk_run, exams_due_for_scoring, job_plan, job_request, job_run_inline
 from grading.keys import KeyProposal, key_change_apply, key_change_preview, key_current
 from grading.models import AnswerScore, GradingChunk, GradingJob, KeyChange, ScoreSource, SittingResult
-from tests.factories import UserFactory, member
+from tests.grading.sat_exam import q, sit
 
 pytestmark = pytest.mark.django_db
 
@@ -29,22 +29,6 @@ def seed(course: Course) -> Exam:
     exam.published = True
     exam.save()
     return exam
-
-
-def q(exam: Exam, number: str) -> Question:
-    return Question.objects.get(exam=exam, number=number)
-
-
-def sit(exam: Exam, net_id: str, answers: dict[str, Any], *, status: str = SittingStatus.SUBMITTED) -> Sitting:
-    student = UserFactory.create(net_id=net_id, full_name=net_id.title())
-    member(student, exam.course, Role.STUDENT)
-    now = timezone.now()
-    sitting = Sitting.objects.create(
-        exam=exam, student=student, status=status, started_at=now - timedelta(minutes=80), deadline=now
-    )
-    for number, value in answers.items():
-        Answer.objects.create(sitting=sitting, question=q(exam, number), value=value, seq=1, saved_at=now)
-    return sitting
 
 
 def score_of(sitting: Sitting, exam: Exam, number: str) -> AnswerScore:
