@@ -320,3 +320,74 @@ class ProctorEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.at:%H:%M:%S}"
+
+
+# --- exam-day operations: the audit of proctors' actions, and clarifications ---------------------
+
+
+class ProctorActionKind(models.TextChoices):
+    EXTEND = "extend", "Extended a student's time"
+    ACCOMMODATION = "accommodation", "Set a student's accommodations"
+    VOID = "void", "Voided a sitting"
+    REOPEN = "reopen", "Reopened a sitting"
+    WINDOW_EXTEND = "window_extend", "Extended the window"
+    WINDOW_CLOSE = "window_close", "Closed the window"
+    ACCESS_CODE = "access_code", "Changed the access code"
+    CLARIFICATION = "clarification", "Published a clarification"
+
+
+class ProctorAction(models.Model):
+    """One action of an instructor or TA on exam day: who, when, what, why. Append-only."""
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="proctor_actions")
+    exam = models.ForeignKey(Exam, on_delete=models.PROTECT, null=True, blank=True, related_name="proctor_actions")
+    sitting = models.ForeignKey(
+        Sitting, on_delete=models.PROTECT, null=True, blank=True, related_name="proctor_actions"
+    )
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    kind = models.CharField(max_length=16, choices=ProctorActionKind.choices)
+    reason = models.CharField(max_length=300)
+    detail = models.JSONField(default=dict, blank=True, help_text="What changed: before and after.")
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["exam", "-at"]), models.Index(fields=["course", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} by {self.actor_id} at {self.at:%H:%M}"
+
+
+class Clarification(models.Model):
+    """A message to everyone sitting the exam, optionally about one question."""
+
+    exam = models.ForeignKey(Exam, on_delete=models.PROTECT, related_name="clarifications")
+    question = models.ForeignKey(
+        Question, on_delete=models.PROTECT, null=True, blank=True, related_name="clarifications"
+    )
+    message = models.TextField(help_text="Markdown with $LaTeX$.")
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    published_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["published_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Clarification {self.pk} of {self.exam_id}"
+
+
+class ClarificationSeen(models.Model):
+    """That a sitting's page showed the clarification (first time)."""
+
+    clarification = models.ForeignKey(Clarification, on_delete=models.PROTECT, related_name="seen")
+    sitting = models.ForeignKey(Sitting, on_delete=models.PROTECT, related_name="clarifications_seen")
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["clarification", "sitting"], name="clarification_seen_once")]
+
+    def __str__(self) -> str:
+        return f"Clarification {self.clarification_id} seen by sitting {self.sitting_id}"
