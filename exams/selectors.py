@@ -11,12 +11,14 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from django.core.cache import cache
+from django.db import connection
 from django.utils.safestring import SafeString
 
 from exams.kinds import KIND_GROUP, KINDS, get_kind
@@ -132,9 +134,16 @@ def _extra_credit_ids(questions: list[Question]) -> set[int]:
 def exam_content_version(exam_id: int) -> str:
     """A fingerprint of everything a student sees of the exam (never the keys).
 
-    Caches of the rendered paper are keyed by it, so any edit — a prompt, a choice, a figure,
-    a renumbering — gives a new version without anything having to remember to invalidate.
+    Caches of the rendered paper and cover are keyed by it, so any edit — a prompt, a choice,
+    a figure, a renumbering, even a bulk ``update()`` — gives a new version without anything
+    having to remember to invalidate. Every sitting page asks for it, so on PostgreSQL it is
+    one statement that hashes the rows where they are; elsewhere five queries hashed here.
     """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_CONTENT_VERSION_SQL, {"exam": exam_id})
+            row = cursor.fetchone()
+        return str(row[0])[:20]
     digest = hashlib.sha256()
     for rows in (
         Exam.objects.filter(pk=exam_id).values_list(
@@ -163,6 +172,59 @@ def exam_content_version(exam_id: int) -> str:
     ):
         digest.update(repr(sorted(rows, key=repr)).encode())
     return digest.hexdigest()[:20]
+
+
+# The same columns as the portable branch above. A row's text form quotes any field holding a
+# separator, and every part is present (coalesce), so different contents give different text.
+_CONTENT_VERSION_SQL = """
+SELECT md5(concat_ws('|',
+    coalesce((
+        SELECT ROW(e.title, e.term, e.exam_date, e.duration_minutes, e.instructions, e.honor_code, c.title)::text
+        FROM exams_exam e JOIN accounts_course c ON c.id = e.course_id
+        WHERE e.id = %(exam)s), ''),
+    coalesce((
+        SELECT string_agg(ROW(s.id, s.number, s.title, s.instructions, s.recommended_minutes)::text, ',' ORDER BY s.id)
+        FROM exams_section s
+        WHERE s.exam_id = %(exam)s), ''),
+    coalesce((
+        SELECT string_agg(ROW(q.id, q.section_id, q.parent_id, q.position, q.number, q.title, q.prompt, q.kind,
+                              q.points, q.extra_credit, q.config)::text, ',' ORDER BY q.id)
+        FROM exams_question q
+        WHERE q.exam_id = %(exam)s), ''),
+    coalesce((
+        SELECT string_agg(ROW(ch.id, ch.question_id, ch.position, ch.label, ch.text)::text, ',' ORDER BY ch.id)
+        FROM exams_choice ch JOIN exams_question q ON q.id = ch.question_id
+        WHERE q.exam_id = %(exam)s), ''),
+    coalesce((
+        SELECT string_agg(ROW(f.id, f.question_id, f.position, f.image, f.alt_text, f.caption)::text, ',' ORDER BY f.id)
+        FROM exams_figure f
+        WHERE f.exam_id = %(exam)s), '')
+))
+"""
+
+# Per process, by exam and content version: what every student's sitting pages share (the
+# cover's totals, the navigator, the paper). An edit gives a new version, hence a new key, so
+# nothing here outlives an edit; superseded versions are dropped when the memo fills up.
+SHARED_MEMO_SIZE = 64
+_shared_memo: dict[tuple[str, int, str], Any] = {}
+_MISSING = object()
+
+
+def _shared_by_version[T](what: str, exam_id: int, version: str, build: Callable[[], T]) -> T:
+    key = (what, exam_id, version)
+    found = _shared_memo.get(key, _MISSING)  # one lookup: another thread may clear the memo
+    if found is not _MISSING:
+        return cast(T, found)
+    value = build()
+    if len(_shared_memo) >= SHARED_MEMO_SIZE:
+        _shared_memo.clear()
+    _shared_memo[key] = value
+    return value
+
+
+def shared_pages_forget() -> None:
+    """Drop this process's memo of shared page parts (tests)."""
+    _shared_memo.clear()
 
 
 def exam_totals(exam: Exam) -> ExamTotals:
@@ -246,7 +308,7 @@ def exam_paper(exam: Exam) -> Paper:
     return _paper_of(exam, paper_sections)
 
 
-def _paper_of(exam: Exam, sections: list[PaperSection]) -> Paper:
+def _paper_of(exam: Exam, sections: list[PaperSection], instructions_html: SafeString | None = None) -> Paper:
     """The exam's cover data around ``sections``; totals are the sections' sums."""
     return Paper(
         exam_id=exam.pk,
@@ -255,7 +317,7 @@ def _paper_of(exam: Exam, sections: list[PaperSection]) -> Paper:
         term=exam.effective_term,
         exam_date=exam.exam_date,
         duration_minutes=exam.duration_minutes,
-        instructions_html=render_markdown(exam.instructions),
+        instructions_html=render_markdown(exam.instructions) if instructions_html is None else instructions_html,
         honor_code=exam.honor_code,
         has_access_code=bool(exam.access_code),
         sections=sections,
@@ -272,11 +334,12 @@ def exam_cover(exam: Exam) -> Paper:
 
     Built from ``exam_totals`` and the exam's instructions alone, so a lobby never renders
     the questions' Markdown: students must not see the questions before they start anyway.
+    The totals and the rendered instructions are kept per process for the exam's content
+    version (one query to check it); the rest comes from ``exam`` as loaded.
     """
-    totals = exam_totals(exam)
-    return _paper_of(
-        exam,
-        [
+
+    def build() -> tuple[list[PaperSection], SafeString]:
+        sections = [
             PaperSection(
                 id=row.section.pk,
                 number=row.section.number,
@@ -287,9 +350,12 @@ def exam_cover(exam: Exam) -> Paper:
                 extra_points=row.extra_points,
                 questions=[],
             )
-            for row in totals.sections
-        ],
-    )
+            for row in exam_totals(exam).sections
+        ]
+        return sections, render_markdown(exam.instructions)
+
+    sections, instructions_html = _shared_by_version("cover", exam.pk, exam_content_version(exam.pk), build)
+    return _paper_of(exam, sections, instructions_html)
 
 
 @dataclass(frozen=True)
@@ -360,23 +426,42 @@ def _paper_templates_digest() -> str:
     return digest.hexdigest()[:12]
 
 
-def paper_html_cache_key(exam_id: int) -> str:
-    return f"paper-html:{exam_id}:{exam_content_version(exam_id)}:{_paper_templates_digest()}"
+def paper_html_cache_key(exam_id: int, version: str | None = None) -> str:
+    version = exam_content_version(exam_id) if version is None else version
+    return f"paper-html:{exam_id}:{version}:{_paper_templates_digest()}"
 
 
-def exam_paper_html(exam: Exam) -> SafeString:
+def exam_paper_html(exam: Exam, *, version: str | None = None) -> SafeString:
     """The exam page's paper (every section and question with live widgets), the same for
     every student: rendered from Markdown once per version of the exam, then served from the
-    cache. No answer is in it (the page's script fills them in) and no key (``exam_paper``).
+    cache (and from memory in each process). No answer is in it (the page's script fills them
+    in) and no key (``exam_paper``). ``version``: the exam's content version, if the caller
+    has it already.
     """
     from django.template.loader import render_to_string
 
-    key = paper_html_cache_key(exam.pk)
-    html: str | None = cache.get(key)
-    if html is None:
-        html = render_to_string("exams/_paper.html", {"paper": exam_paper(exam), "preview": False})
-        cache.set(key, html, timeout=PAPER_HTML_TTL_SECONDS)
-    return SafeString(html)
+    version = exam_content_version(exam.pk) if version is None else version
+
+    def build() -> SafeString:
+        key = paper_html_cache_key(exam.pk, version)
+        html: str | None = cache.get(key)
+        if html is None:
+            html = render_to_string("exams/_paper.html", {"paper": exam_paper(exam), "preview": False})
+            cache.set(key, html, timeout=PAPER_HTML_TTL_SECONDS)
+        return SafeString(html)
+
+    return _shared_by_version("paper-html", exam.pk, version, build)
+
+
+def exam_navigator_html(exam_id: int, *, version: str) -> SafeString:
+    """The exam page's navigator (a link to every answerable question, by section), the same
+    for every student: rendered once per version of the exam and process."""
+    from django.template.loader import render_to_string
+
+    def build() -> SafeString:
+        return SafeString(render_to_string("exams/_navigator.html", {"outline": exam_outline(exam_id)}))
+
+    return _shared_by_version("navigator", exam_id, version, build)
 
 
 @dataclass(frozen=True)

@@ -1,24 +1,31 @@
 """The JSON endpoints an open exam page talks to: autosave, claim, state, events, previews.
 
 Thin interfaces over ``exams.sittings``: parse, check that the sitting is the student's own
-(another student's is 404), call one function, answer. Session authentication enforces CSRF.
-Every refusal is a clear JSON error with a ``code`` the page acts on, never a silent drop.
+(another student's is 404), call one function, answer. Session authentication enforces CSRF
+(DRF's for the APIViews, CsrfViewMiddleware for the two plain views below). Every refusal is a
+clear JSON error with a ``code`` the page acts on, never a silent drop.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import User
 from exams.expressions import ExpressionError, parse_expression
 from exams.models import Answer, Question, Sitting
 from exams.sittings import (
@@ -36,15 +43,11 @@ def client_ip(request: HttpRequest | Request) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-def own_sitting(request: Request, sitting_id: int) -> Sitting:
-    sitting = Sitting.objects.select_related("exam").filter(pk=sitting_id, student_id=request.user.pk).first()
+def own_sitting(request: HttpRequest | Request, sitting_id: int) -> Sitting:
+    sitting = Sitting.objects.filter(pk=sitting_id, student_id=request.user.pk).first()
     if sitting is None:
         raise Http404("No such sitting.")
     return sitting
-
-
-def refused(error: SittingRefused) -> Response:
-    return Response({"code": error.code, "detail": error.message}, status=status.HTTP_409_CONFLICT)
 
 
 def state_payload(sitting: Sitting, now: Any) -> dict[str, Any]:
@@ -57,6 +60,64 @@ def state_payload(sitting: Sitting, now: Any) -> dict[str, Any]:
     }
 
 
+# --- plain views --------------------------------------------------------------------------------
+#
+# Every open exam page autosaves every few seconds, and a whole room claims its sittings within
+# a minute. For these two endpoints DRF's request wrapping, second CSRF check, content
+# negotiation, serializers and renderer were about a quarter of the CPU of a save
+# (docs/benchmarks.md), so they are plain Django views that keep DRF's contract: a session
+# (CsrfViewMiddleware checks the token, as for any form), a JSON body, the same serializers for
+# anything but the page's own spelling (so the same 400s), ``{"detail"}`` on errors, and an
+# APIView class that documents each in the schema.
+
+
+def _detail(message: str, status_code: int) -> JsonResponse:
+    return JsonResponse({"detail": message}, status=status_code)
+
+
+def _refused_json(error: SittingRefused) -> JsonResponse:
+    return JsonResponse({"code": error.code, "detail": error.message}, status=status.HTTP_409_CONFLICT)
+
+
+def _strict_constant(name: str) -> None:
+    raise ValueError(f"Out of range float values are not JSON compliant: {name!r}")
+
+
+def _json_post(request: HttpRequest) -> Any:
+    """The JSON body of a logged-in student's POST, or the JsonResponse that refuses it as
+    DRF would have (403 without a session, 415 not JSON, 400 not parseable)."""
+    if not request.user.is_authenticated:
+        return _detail("Authentication credentials were not provided.", status.HTTP_403_FORBIDDEN)
+    if request.content_type != "application/json":
+        return _detail(
+            f'Unsupported media type "{request.content_type}" in request.', status.HTTP_415_UNSUPPORTED_MEDIA_TYPE
+        )
+    if not request.body:
+        return {}
+    try:
+        return json.loads(request.body, parse_constant=_strict_constant)
+    except ValueError as error:
+        return _detail(f"JSON parse error - {error}", status.HTTP_400_BAD_REQUEST)
+
+
+def _canonical_device(payload: Any) -> uuid.UUID | None:
+    """``payload["device"]`` when it is a UUID string, read as ``serializers.UUIDField`` does."""
+    device = payload.get("device") if isinstance(payload, dict) else None
+    if not isinstance(device, str):
+        return None
+    try:
+        return uuid.UUID(hex=device)
+    except ValueError:
+        return None
+
+
+def documents(view: Callable[..., HttpResponse], schema: type[APIView]) -> None:
+    """Let drf-spectacular describe the plain ``view`` by the APIView ``schema``: the schema
+    generator takes any URL callback with ``cls`` (and ``initkwargs``) for an APIView's."""
+    view.cls = schema  # type: ignore[attr-defined]
+    view.initkwargs = {}  # type: ignore[attr-defined]
+
+
 class AnswerIn(serializers.Serializer[Any]):
     question = serializers.IntegerField()
     value = serializers.JSONField(allow_null=True)
@@ -64,9 +125,12 @@ class AnswerIn(serializers.Serializer[Any]):
     seq = serializers.IntegerField(min_value=1)
 
 
+MAX_ANSWERS = 500  # in one save
+
+
 class SaveIn(serializers.Serializer[Any]):
     device = serializers.UUIDField()
-    answers = serializers.ListField(child=AnswerIn(), allow_empty=False, max_length=500)
+    answers = serializers.ListField(child=AnswerIn(), allow_empty=False, max_length=MAX_ANSWERS)
 
 
 class SaveOutcomeOut(serializers.Serializer[Any]):
@@ -86,42 +150,81 @@ class SaveOut(serializers.Serializer[Any]):
 REFUSAL = inline_serializer("Refusal", {"code": serializers.CharField(), "detail": serializers.CharField()})
 
 
+def _canonical_save(payload: Any) -> tuple[uuid.UUID, list[SaveItem]] | None:
+    """The body of a save in the page's own spelling (the device as a string; each answer with
+    integer question and seq, a boolean flagged or none, and a value), read without a
+    serializer; None for anything else, which ``SaveIn`` then reads, with its errors. Whatever
+    this accepts, SaveIn accepts the same way."""
+    device = _canonical_device(payload)
+    answers = payload.get("answers") if device is not None else None
+    if device is None or not isinstance(answers, list) or not 0 < len(answers) <= MAX_ANSWERS:
+        return None
+    items = []
+    for answer in answers:
+        if not isinstance(answer, dict) or "value" not in answer:
+            return None
+        question, seq, flagged = answer.get("question"), answer.get("seq"), answer.get("flagged", False)
+        if type(question) is not int or type(seq) is not int or seq < 1 or type(flagged) is not bool:
+            return None
+        items.append(SaveItem(question, answer["value"], flagged, seq))
+    return device, items
+
+
+@require_POST
+def answers_save_view(request: HttpRequest, sitting_id: int) -> HttpResponse:
+    """Autosave: a batch of answers with per-sitting client sequence numbers (``AnswersView``
+    documents it)."""
+    now = timezone.now()
+    payload = _json_post(request)
+    if isinstance(payload, JsonResponse):
+        return payload
+    parsed = _canonical_save(payload)
+    if parsed is None:
+        incoming = SaveIn(data=payload)
+        if not incoming.is_valid():
+            return JsonResponse(incoming.errors, status=status.HTTP_400_BAD_REQUEST)
+        data = incoming.validated_data
+        parsed = data["device"], [SaveItem(a["question"], a["value"], a["flagged"], a["seq"]) for a in data["answers"]]
+    device, items = parsed
+    try:
+        result = answers_save(
+            sitting_id=sitting_id,
+            student=cast(User, request.user),
+            device=device,
+            items=items,
+            ip=client_ip(request),
+            now=now,
+        )
+    except Sitting.DoesNotExist:
+        return _detail("No such sitting.", status.HTTP_404_NOT_FOUND)
+    except SittingRefused as error:
+        return _refused_json(error)
+    return JsonResponse(
+        {
+            "results": [
+                {"question": o.question_id, "seq": o.seq, "status": o.status, "error": o.error} for o in result.outcomes
+            ],
+            "last_seq": result.last_seq,
+            "server_now": now.isoformat(),
+            "deadline": result.deadline.isoformat(),
+        }
+    )
+
+
+# The schema of answers_save_view, which serves the URL (see ``documents``).
 class AnswersView(APIView):
     """Autosave: a batch of answers with per-sitting client sequence numbers."""
 
+    authentication_classes = [SessionAuthentication]
     permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser]
 
     @extend_schema(request=SaveIn, responses={200: SaveOut, 409: REFUSAL}, operation_id="sitting_answers_save")
     def post(self, request: Request, sitting_id: int) -> Response:
-        now = timezone.now()
-        incoming = SaveIn(data=request.data)
-        incoming.is_valid(raise_exception=True)
-        data = incoming.validated_data
-        items = [SaveItem(a["question"], a["value"], a["flagged"], a["seq"]) for a in data["answers"]]
-        try:
-            result = answers_save(
-                sitting_id=sitting_id,
-                student=request.user,  # type: ignore[arg-type]
-                device=data["device"],
-                items=items,
-                ip=client_ip(request),
-                now=now,
-            )
-        except Sitting.DoesNotExist:
-            raise Http404("No such sitting.") from None
-        except SittingRefused as error:
-            return refused(error)
-        return Response(
-            {
-                "results": [
-                    {"question": o.question_id, "seq": o.seq, "status": o.status, "error": o.error}
-                    for o in result.outcomes
-                ],
-                "last_seq": result.last_seq,
-                "server_now": now.isoformat(),
-                "deadline": result.deadline.isoformat(),
-            }
-        )
+        raise NotImplementedError("answers_save_view serves this URL")
+
+
+documents(answers_save_view, AnswersView)
 
 
 class StateOut(serializers.Serializer[Any]):
@@ -155,22 +258,44 @@ class ClaimIn(serializers.Serializer[Any]):
     device = serializers.UUIDField()
 
 
+@require_POST
+def claim_view(request: HttpRequest, sitting_id: int) -> HttpResponse:
+    """The page announces its device id; the newest page holds the sitting (``ClaimView``
+    documents it)."""
+    now = timezone.now()
+    payload = _json_post(request)
+    if isinstance(payload, JsonResponse):
+        return payload
+    device = _canonical_device(payload)
+    if device is None:
+        incoming = ClaimIn(data=payload)
+        if not incoming.is_valid():
+            return JsonResponse(incoming.errors, status=status.HTTP_400_BAD_REQUEST)
+        device = incoming.validated_data["device"]
+    try:
+        sitting = sitting_refresh(sitting=own_sitting(request, sitting_id), now=now)
+    except Http404:
+        return _detail("No such sitting.", status.HTTP_404_NOT_FOUND)
+    if sitting.status != "in_progress":
+        return _refused_json(SittingRefused("closed", "This sitting is closed; answers are final."))
+    sitting = sitting_claim(sitting=sitting, device=device, ip=client_ip(request), now=now)
+    return JsonResponse(state_payload(sitting, now))
+
+
+# The schema of claim_view, which serves the URL (see ``documents``).
 class ClaimView(APIView):
     """The page announces its device id; the newest page holds the sitting."""
 
+    authentication_classes = [SessionAuthentication]
     permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser]
 
     @extend_schema(request=ClaimIn, responses={200: StateOut, 409: REFUSAL}, operation_id="sitting_claim")
     def post(self, request: Request, sitting_id: int) -> Response:
-        now = timezone.now()
-        incoming = ClaimIn(data=request.data)
-        incoming.is_valid(raise_exception=True)
-        sitting = sitting_refresh(sitting=own_sitting(request, sitting_id), now=now)
-        if sitting.status != "in_progress":
-            return refused(SittingRefused("closed", "This sitting is closed; answers are final."))
-        device: uuid.UUID = incoming.validated_data["device"]
-        sitting = sitting_claim(sitting=sitting, device=device, ip=client_ip(request), now=now)
-        return Response(state_payload(sitting, now))
+        raise NotImplementedError("claim_view serves this URL")
+
+
+documents(claim_view, ClaimView)
 
 
 class EventIn(serializers.Serializer[Any]):

@@ -15,12 +15,14 @@ Rules that hold everywhere:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import ipaddress
 import json
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -29,7 +31,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import BigIntegerField, Sum, Value
 from django.db.models.functions import Greatest
 
@@ -319,6 +321,11 @@ def sitting_reopen(*, sitting: Sitting, by: User, reason: str, minutes: int, now
 
 def sitting_claim(*, sitting: Sitting, device: uuid.UUID, ip: str | None, now: datetime) -> Sitting:
     """The page on ``device`` takes the sitting; an older page on another device turns read-only."""
+    # The first claim (no device holds it yet: the common case, right after the start) is one
+    # conditional UPDATE; if another claim got there first, the locked path below sees it.
+    if sitting.device is None and Sitting.objects.filter(pk=sitting.pk, device__isnull=True).update(device=device):
+        sitting.device = device
+        return sitting
     with transaction.atomic():
         locked = Sitting.objects.select_for_update().get(pk=sitting.pk)
         if locked.device != device:
@@ -378,8 +385,10 @@ def exam_answer_rules(exam_id: int) -> dict[int, QuestionRules]:
 
 
 def exam_answer_rules_forget() -> None:
-    """Drop the per-process rules (tests, and anything that must see an edit at once)."""
+    """Drop the per-process rules (tests, and anything that must see an edit at once), and
+    the exam of each sitting saved to."""
     _rules_memo.clear()
+    _sitting_exams.clear()
 
 
 @dataclass
@@ -405,6 +414,193 @@ class SaveResult:
     last_seq: int = 0
 
 
+# The exam of each sitting this process has saved to (by sitting and student). A sitting's exam
+# and student never change, and every save needs the exam's rules before it writes: this spares
+# the save a query. When full it starts over.
+SITTING_EXAMS_SIZE = 20_000
+_sitting_exams: dict[tuple[int, int], int] = {}
+
+
+def _sitting_exam_id(sitting_id: int, student_id: int) -> int:
+    """The exam of the student's own sitting; Sitting.DoesNotExist for anyone else's."""
+    key = (sitting_id, student_id)
+    exam_id = _sitting_exams.get(key)
+    if exam_id is None:
+        exam_id = Sitting.objects.filter(pk=sitting_id, student_id=student_id).values_list("exam_id", flat=True).first()
+        if exam_id is None:
+            raise Sitting.DoesNotExist
+        if len(_sitting_exams) >= SITTING_EXAMS_SIZE:
+            _sitting_exams.clear()
+        _sitting_exams[key] = exam_id
+    return exam_id
+
+
+@dataclass(frozen=True)
+class _SittingState:
+    """The sitting as a save found it, before writing anything (its row locked meanwhile)."""
+
+    status: str
+    deadline: datetime
+    device: uuid.UUID | None
+    last_seq: int
+
+
+def _refusal(state: _SittingState, device: uuid.UUID, now: datetime) -> str | None:
+    """The rule that refuses a save into this sitting, or None: time_up, closed, taken_over.
+    The PostgreSQL statement of ``_answers_write_postgresql`` writes under the same conditions."""
+    if state.status == SittingStatus.IN_PROGRESS and now > state.deadline + grace():
+        return "time_up"
+    if state.status != SittingStatus.IN_PROGRESS:
+        return "closed"
+    if state.device != device:
+        return "taken_over"
+    return None
+
+
+# (question, value already cleaned) of each valid item, in the batch's order.
+_Valid = list[tuple[SaveItem, Any]]
+
+
+def _answers_write_orm(
+    *, sitting_id: int, student_id: int, exam_id: int, device: uuid.UUID, valid: _Valid, now: datetime
+) -> tuple[_SittingState | None, list[tuple[int, int]]]:
+    """Write the valid items unless the sitting refuses them; returns the sitting's state as
+    found (None: not the student's) and the (question, seq) of every item written, in order.
+    Any database; a few statements per item."""
+    written: list[tuple[int, int]] = []
+    with transaction.atomic():
+        sitting = (
+            Sitting.objects.select_for_update()
+            .filter(pk=sitting_id, student_id=student_id, exam_id=exam_id)
+            .only("status", "deadline", "device", "last_seq")
+            .first()
+        )
+        if sitting is None:
+            return None, written
+        state = _SittingState(sitting.status, sitting.deadline, sitting.device, sitting.last_seq)
+        if _refusal(state, device, now) is not None:
+            return state, written
+        revisions: list[AnswerRevision] = []
+        for item, value in valid:
+            fields = {"value": value, "flagged": item.flagged, "seq": item.seq, "saved_at": now}
+            updated = Answer.objects.filter(
+                sitting_id=sitting_id, question_id=item.question_id, seq__lt=item.seq
+            ).update(**fields)
+            if not updated:
+                try:
+                    with transaction.atomic():
+                        Answer.objects.create(sitting_id=sitting_id, question_id=item.question_id, **fields)
+                except IntegrityError:
+                    # It exists: either a concurrent first save created it (ours may still be
+                    # newer) or it holds this sequence number or a newer one (keep it).
+                    updated = Answer.objects.filter(
+                        sitting_id=sitting_id, question_id=item.question_id, seq__lt=item.seq
+                    ).update(**fields)
+                    if not updated:
+                        continue
+            revisions.append(
+                AnswerRevision(
+                    sitting_id=sitting_id,
+                    question_id=item.question_id,
+                    value=value,
+                    flagged=item.flagged,
+                    seq=item.seq,
+                    saved_at=now,
+                    device=device,
+                )
+            )
+            written.append((item.question_id, item.seq))
+        if revisions:
+            AnswerRevision.objects.bulk_create(revisions)
+            # last_seq only grows.
+            Sitting.objects.filter(pk=sitting_id).update(
+                last_saved_at=now,
+                last_seq=Greatest("last_seq", Value(max(seq for _, seq in written)), output_field=BigIntegerField()),
+            )
+    return state, written
+
+
+# One statement, in autocommit: lock the sitting's row and read its state; if it takes saves
+# (the conditions of _refusal), upsert each answer unless the stored one has the same or a newer
+# seq, append a revision for each answer written, and raise last_seq; return the state as found
+# and the questions written. ON CONFLICT … WHERE decides "newer" on the row's latest committed
+# version, so concurrent saves of one answer keep the newest; the row lock orders the save
+# against a submit or a close, which lock the same row.
+_SAVE_SQL = """
+WITH sitting AS (
+    SELECT id, status, deadline, device, last_seq
+    FROM exams_sitting
+    WHERE id = %(sitting)s AND student_id = %(student)s AND exam_id = %(exam)s
+    FOR NO KEY UPDATE
+), writable AS (
+    SELECT id FROM sitting
+    WHERE status = 'in_progress' AND deadline >= %(deadline_from)s AND device = %(device)s
+), incoming AS (
+    SELECT * FROM unnest(%(questions)s::bigint[], %(values)s::text[], %(flags)s::boolean[], %(seqs)s::bigint[])
+        AS incoming (question_id, value, flagged, seq)
+), written AS (
+    INSERT INTO exams_answer AS answer (sitting_id, question_id, value, flagged, seq, saved_at)
+    SELECT writable.id, incoming.question_id, incoming.value::jsonb, incoming.flagged, incoming.seq, %(now)s
+    FROM writable CROSS JOIN incoming
+    ON CONFLICT (sitting_id, question_id) DO UPDATE
+        SET value = EXCLUDED.value, flagged = EXCLUDED.flagged, seq = EXCLUDED.seq, saved_at = EXCLUDED.saved_at
+        WHERE answer.seq < EXCLUDED.seq
+    RETURNING answer.question_id, answer.value, answer.flagged, answer.seq
+), revisions AS (
+    INSERT INTO exams_answerrevision (sitting_id, question_id, value, flagged, seq, saved_at, device)
+    SELECT %(sitting)s, question_id, value, flagged, seq, %(now)s, %(device)s FROM written
+), raised AS (
+    UPDATE exams_sitting
+    SET last_saved_at = %(now)s, last_seq = GREATEST(last_seq, (SELECT max(seq) FROM written))
+    WHERE id = (SELECT id FROM writable) AND EXISTS (SELECT FROM written)
+)
+SELECT status, deadline, device, last_seq, ARRAY(SELECT question_id FROM written) FROM sitting
+"""
+
+
+def _answers_write_postgresql(
+    *, sitting_id: int, student_id: int, exam_id: int, device: uuid.UUID, valid: _Valid, now: datetime
+) -> tuple[_SittingState | None, list[tuple[int, int]]]:
+    """``_answers_write_orm`` in one statement per round. A round holds each question once
+    (an upsert may touch a row only once): a batch that repeats a question takes more rounds,
+    in one transaction, each repeat after the one before it as in the batch."""
+    rounds: list[_Valid] = [[]]
+    repeats: Counter[int] = Counter()
+    for item, value in valid:
+        number = repeats[item.question_id]
+        repeats[item.question_id] += 1
+        if number == len(rounds):
+            rounds.append([])
+        rounds[number].append((item, value))
+    first: _SittingState | None = None
+    written: list[tuple[int, int]] = []
+    with transaction.atomic() if len(rounds) > 1 else contextlib.nullcontext(), connection.cursor() as cursor:
+        for batch in rounds:
+            cursor.execute(
+                _SAVE_SQL,
+                {
+                    "sitting": sitting_id,
+                    "student": student_id,
+                    "exam": exam_id,
+                    "device": device,
+                    "now": now,
+                    "deadline_from": now - grace(),  # now <= deadline + grace
+                    "questions": [item.question_id for item, _ in batch],
+                    "values": [None if value is None else json.dumps(value) for _, value in batch],
+                    "flags": [item.flagged for item, _ in batch],
+                    "seqs": [item.seq for item, _ in batch],
+                },
+            )
+            row = cursor.fetchone()
+            if row is None:
+                return None, []
+            if first is None:
+                first = _SittingState(*row[:4])
+            saved = set(row[4])
+            written += [(item.question_id, item.seq) for item, _ in batch if item.question_id in saved]
+    return first, written
+
+
 def answers_save(
     *,
     sitting_id: int,
@@ -416,12 +612,32 @@ def answers_save(
 ) -> SaveResult:
     """Store a batch of autosaved answers. Refusals raise SittingRefused:
     ``closed`` (submitted, expired or voided), ``time_up`` (after deadline + grace; logged as a
-    ProctorEvent) and ``taken_over`` (another device holds the sitting)."""
-    sitting = Sitting.objects.filter(pk=sitting_id, student=student).first()
-    if sitting is None:
+    ProctorEvent) and ``taken_over`` (another device holds the sitting). Each item is then
+    ``invalid`` (not stored), ``stale`` (the stored answer has this seq or a newer one: kept)
+    or ``saved`` (stored, with a revision); last_seq only grows."""
+    exam_id = _sitting_exam_id(sitting_id, student.pk)
+    rules = exam_answer_rules(exam_id)
+    invalid: dict[int, str] = {}  # index in items → why
+    valid: _Valid = []
+    for index, item in enumerate(items):
+        rule = rules.get(item.question_id)
+        if rule is None:
+            invalid[index] = "No such question here."
+            continue
+        try:
+            valid.append((item, get_kind(rule.kind).clean_answer(rule.config, item.value, rule.choices)))
+        except ValidationError as error:
+            invalid[index] = " ".join(error.messages)
+    write = _answers_write_postgresql if connection.vendor == "postgresql" else _answers_write_orm
+    state, written = write(
+        sitting_id=sitting_id, student_id=student.pk, exam_id=exam_id, device=device, valid=valid, now=now
+    )
+    if state is None:
+        _sitting_exams.pop((sitting_id, student.pk), None)
         raise Sitting.DoesNotExist
-    if sitting.status == SittingStatus.IN_PROGRESS and now > sitting.deadline + grace():
-        sitting = sitting_refresh(sitting=sitting, now=now)
+    refusal = _refusal(state, device, now)
+    if refusal == "time_up":
+        sitting = sitting_refresh(sitting=Sitting.objects.get(pk=sitting_id), now=now)
         ProctorEvent.objects.create(
             sitting=sitting,
             kind=ProctorEventKind.LATE_SAVE,
@@ -430,61 +646,22 @@ def answers_save(
             detail={"questions": [item.question_id for item in items][:50], "deadline": sitting.deadline.isoformat()},
         )
         raise SittingRefused("time_up", "Time is up: this answer arrived after the deadline and was not saved.")
-    if sitting.status != SittingStatus.IN_PROGRESS:
-        raise SittingRefused("closed", f"This sitting is {sitting.get_status_display().lower()}; answers are final.")
-    if sitting.device != device:
+    if refusal == "closed":
+        status = SittingStatus(state.status).label.lower()
+        raise SittingRefused("closed", f"This sitting is {status}; answers are final.")
+    if refusal == "taken_over":
         raise SittingRefused("taken_over", "This exam was opened in another tab or device; continue there.")
-    rules = exam_answer_rules(sitting.exam_id)
-    result = SaveResult(deadline=sitting.deadline)
-    revisions: list[AnswerRevision] = []
-    with transaction.atomic():
-        for item in items:
-            rule = rules.get(item.question_id)
-            if rule is None:
-                result.outcomes.append(SaveOutcome(item.question_id, item.seq, "invalid", "No such question here."))
-                continue
-            try:
-                value = get_kind(rule.kind).clean_answer(rule.config, item.value, rule.choices)
-            except ValidationError as error:
-                result.outcomes.append(SaveOutcome(item.question_id, item.seq, "invalid", " ".join(error.messages)))
-                continue
-            fields = {"value": value, "flagged": item.flagged, "seq": item.seq, "saved_at": now}
-            updated = Answer.objects.filter(sitting=sitting, question_id=item.question_id, seq__lt=item.seq).update(
-                **fields
-            )
-            if not updated:
-                try:
-                    with transaction.atomic():
-                        Answer.objects.create(sitting=sitting, question_id=item.question_id, **fields)
-                except IntegrityError:
-                    # It exists: either a concurrent first save created it (ours may still be
-                    # newer) or it holds this sequence number or a newer one (keep it).
-                    updated = Answer.objects.filter(
-                        sitting=sitting, question_id=item.question_id, seq__lt=item.seq
-                    ).update(**fields)
-                    if not updated:
-                        result.outcomes.append(SaveOutcome(item.question_id, item.seq, "stale"))
-                        continue
-            revisions.append(
-                AnswerRevision(
-                    sitting=sitting,
-                    question_id=item.question_id,
-                    value=value,
-                    flagged=item.flagged,
-                    seq=item.seq,
-                    saved_at=now,
-                    device=device,
-                )
-            )
+    result = SaveResult(deadline=state.deadline)
+    unclaimed = Counter(written)  # each write answers one item, the first of its (question, seq)
+    for index, item in enumerate(items):
+        if index in invalid:
+            result.outcomes.append(SaveOutcome(item.question_id, item.seq, "invalid", invalid[index]))
+        elif unclaimed[item.question_id, item.seq]:
+            unclaimed[item.question_id, item.seq] -= 1
             result.outcomes.append(SaveOutcome(item.question_id, item.seq, "saved"))
-        if revisions:
-            AnswerRevision.objects.bulk_create(revisions)
-            top = max(r.seq for r in revisions)
-            # One UPDATE for both (a save is ~10 round trips; each one counts): last_seq only grows.
-            Sitting.objects.filter(pk=sitting.pk).update(
-                last_saved_at=now, last_seq=Greatest("last_seq", Value(top), output_field=BigIntegerField())
-            )
-    result.last_seq = max([sitting.last_seq, *(o.seq for o in result.outcomes if o.status == "saved")])
+        else:
+            result.outcomes.append(SaveOutcome(item.question_id, item.seq, "stale"))
+    result.last_seq = max([state.last_seq, *(seq for _, seq in written)])
     return result
 
 

@@ -39,10 +39,12 @@ def _empty_cache() -> None:
     """Rate limits and caches live in Redis, which outlives the test database: start each test clean."""
     from django.core.cache import cache
 
+    from exams.selectors import shared_pages_forget
     from exams.sittings import exam_answer_rules_forget
 
     cache.clear()
     exam_answer_rules_forget()
+    shared_pages_forget()
 
 
 @pytest.fixture(autouse=True)

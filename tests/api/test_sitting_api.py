@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Course, User
 from exams.models import Answer, Exam, ProctorEvent, Question, Sitting
-from exams.sittings import sitting_start
+from exams.sittings import sitting_start, sitting_submit
 from tests.factories import ExamFactory, SectionFactory, add_question
 
 DEVICE = str(uuid.uuid4())
@@ -152,3 +152,72 @@ def test_expression_preview_gives_latex_or_a_hint(sitting: Sitting, student: Use
     assert "sqrt(2-2*D_C)" not in str(good) + str(bad)
     wrong_kind = url("sitting-expression-preview", sitting, question_id=tf(exam).pk)
     assert post(client, wrong_kind, {"text": "1"}).status_code == 404
+
+
+def test_autosave_and_claim_answer_errors_in_json_as_drf_did(sitting: Sitting, student: User, exam: Exam) -> None:
+    payload = {"device": DEVICE, "answers": [{"question": tf(exam).pk, "value": True, "seq": 1}]}
+    for name in ("sitting-answers", "sitting-claim"):
+        anonymous = APIClient().post(url(name, sitting), payload, format="json")
+        assert anonymous.status_code == 403
+        assert anonymous.json() == {"detail": "Authentication credentials were not provided."}
+        client = client_for(student)
+        token = client.cookies["csrftoken"].value
+        form = client.post(url(name, sitting), payload, HTTP_X_CSRFTOKEN=token)  # multipart, not JSON
+        assert form.status_code == 415 and "Unsupported media type" in form.json()["detail"]
+        broken = client.post(url(name, sitting), "{", content_type="application/json", HTTP_X_CSRFTOKEN=token)
+        assert broken.status_code == 400 and broken.json()["detail"].startswith("JSON parse error")
+        not_a_number = client.post(
+            url(name, sitting), '{"device": NaN}', content_type="application/json", HTTP_X_CSRFTOKEN=token
+        )
+        assert not_a_number.status_code == 400
+    assert post(client, url("sitting-claim", sitting), {"device": "nope"}).json() == {
+        "device": ["Must be a valid UUID."]
+    }
+    assert not Answer.objects.exists()
+
+
+def test_autosave_accepts_every_spelling_the_serializer_does(sitting: Sitting, student: User, exam: Exam) -> None:
+    client = client_for(student)
+    post(client, url("sitting-claim", sitting), {"device": DEVICE.replace("-", "")})
+    spelled = {
+        "device": DEVICE,
+        "answers": [{"question": str(tf(exam).pk), "value": False, "flagged": "yes", "seq": "4"}],
+    }
+    response = post(client, url("sitting-answers", sitting), spelled)
+    assert response.status_code == 200
+    assert response.json()["results"] == [{"question": tf(exam).pk, "seq": 4, "status": "saved", "error": ""}]
+    answer = Answer.objects.get(sitting=sitting)
+    assert (answer.value, answer.flagged, answer.seq) == (False, True, 4)
+    missing_value = {"device": DEVICE, "answers": [{"question": tf(exam).pk, "seq": 5}]}
+    response = post(client, url("sitting-answers", sitting), missing_value)
+    assert response.status_code == 400 and response.json() == {"answers": {"0": {"value": ["This field is required."]}}}
+
+
+def test_another_students_sitting_is_a_json_404(sitting: Sitting, other_student: User, exam: Exam) -> None:
+    client = client_for(other_student)
+    payload = {"device": DEVICE, "answers": [{"question": tf(exam).pk, "value": True, "seq": 1}]}
+    assert post(client, url("sitting-answers", sitting), payload).json() == {"detail": "No such sitting."}
+    assert post(client, url("sitting-claim", sitting), {"device": DEVICE}).json() == {"detail": "No such sitting."}
+
+
+def test_a_closed_sitting_cannot_be_claimed(sitting: Sitting, student: User) -> None:
+    client = client_for(student)
+    sitting_submit(sitting=sitting, student=student, now=timezone.now())
+    response = post(client, url("sitting-claim", sitting), {"device": DEVICE})
+    assert response.status_code == 409 and response.json()["code"] == "closed"
+
+
+def test_an_autosave_is_one_statement_after_the_session(
+    sitting: Sitting, student: User, exam: Exam, django_assert_num_queries: Any
+) -> None:
+    """The user (AuthenticationMiddleware), then one statement that checks the sitting and
+    writes the answer, its revision and last_seq. The first save of a sitting in a process
+    also looks up its exam, and the exam's answer rules (two queries, once a minute)."""
+    client = client_for(student)
+    post(client, url("sitting-claim", sitting), {"device": DEVICE})
+    answer = {"question": tf(exam).pk, "value": True, "seq": 1}
+    with django_assert_num_queries(5):
+        assert post(client, url("sitting-answers", sitting), {"device": DEVICE, "answers": [answer]}).status_code == 200
+    with django_assert_num_queries(2):
+        answer["seq"] = 2
+        assert post(client, url("sitting-answers", sitting), {"device": DEVICE, "answers": [answer]}).status_code == 200

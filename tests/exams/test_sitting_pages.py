@@ -384,6 +384,28 @@ def test_starting_creates_one_sitting_and_its_signed_honor_code(
     assert Sitting.objects.count() == 1 and HonorCodeSignature.objects.count() == 1
 
 
+def test_a_start_builds_no_cover_page_unless_it_shows_one(
+    client: Client, frozen: None, exam: Exam, student: User
+) -> None:
+    client.force_login(student)
+    with mock.patch("exams.sitting_views.exam_cover", wraps=selectors.exam_cover) as cover:
+        assert refusal(start(client, exam, signature="Bob")) == "signature"
+        assert cover.call_count == 1  # the refusal shows the cover again
+        assert start(client, exam).status_code == 302
+        assert cover.call_count == 1  # the start only redirects
+
+
+def test_the_cover_follows_an_edit_at_once(client: Client, frozen: None, exam: Exam, student: User) -> None:
+    client.force_login(student)
+    assert re.search(r"Total</th>\s*<td>9</td>", client.get(lobby(exam)).content.decode())
+    # A bulk update, as renumbering and the exam file import do: no signal, no cache to clear.
+    Question.objects.filter(exam=exam, kind="true_false").update(points=Decimal(5))
+    exam.sections.filter(number=1).update(title="Yes / No")
+    html = client.get(lobby(exam)).content.decode()
+    assert re.search(r"Total</th>\s*<td>12</td>", html)
+    assert "1 Yes / No</th>" in html
+
+
 def test_the_deadline_is_start_plus_duration(client: Client, exam: Exam, student: User) -> None:
     with time_machine.travel(T0 + timedelta(minutes=7, seconds=30), tick=False):
         sitting = started(client, exam, student)

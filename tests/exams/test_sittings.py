@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from accounts.models import Course, User
+from exams import sittings
 from exams.models import (
     Accommodation,
     Answer,
@@ -168,6 +169,15 @@ def save(
     )
 
 
+@pytest.fixture(params=["postgresql", "orm"])
+def writer(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Saves are written by one PostgreSQL statement, or by the ORM on other databases: both
+    keep every rule, so the tests of saving run with each."""
+    if request.param == "orm":
+        monkeypatch.setattr(sittings, "_answers_write_postgresql", sittings._answers_write_orm)
+    return str(request.param)
+
+
 def test_start_fixes_deadline_and_signs(sitting: Sitting) -> None:
     assert sitting.deadline == T0 + timedelta(minutes=80)
     signature = HonorCodeSignature.objects.get(sitting=sitting)
@@ -215,7 +225,9 @@ def test_start_refusals_name_their_rule(exam: Exam, student: User, other_course:
     assert not Sitting.objects.exists()
 
 
-def test_saves_apply_in_sequence_order_never_backwards(sitting: Sitting, student: User, exam: Exam) -> None:
+def test_saves_apply_in_sequence_order_never_backwards(
+    sitting: Sitting, student: User, exam: Exam, writer: str
+) -> None:
     assert save(sitting, student, tf(exam), True, seq=2).outcomes[0].status == "saved"
     assert save(sitting, student, tf(exam), False, seq=1).outcomes[0].status == "stale"  # out of order
     assert save(sitting, student, tf(exam), False, seq=2).outcomes[0].status == "stale"  # replayed
@@ -229,7 +241,7 @@ def test_saves_apply_in_sequence_order_never_backwards(sitting: Sitting, student
     assert sitting.last_seq == 3
 
 
-def test_invalid_answers_are_reported_not_stored(sitting: Sitting, student: User, exam: Exam) -> None:
+def test_invalid_answers_are_reported_not_stored(sitting: Sitting, student: User, exam: Exam, writer: str) -> None:
     result = save(sitting, student, ms(exam), ["Z"], seq=1)
     assert result.outcomes[0].status == "invalid" and "No such choice" in result.outcomes[0].error
     assert not Answer.objects.filter(sitting=sitting).exists()
@@ -238,7 +250,7 @@ def test_invalid_answers_are_reported_not_stored(sitting: Sitting, student: User
     assert (answer.value, answer.flagged) == (["A", "C"], True)
 
 
-def test_late_save_is_refused_and_logged(sitting: Sitting, student: User, exam: Exam) -> None:
+def test_late_save_is_refused_and_logged(sitting: Sitting, student: User, exam: Exam, writer: str) -> None:
     in_grace = sitting.deadline + timedelta(seconds=30)
     assert save(sitting, student, tf(exam), True, seq=1, now=in_grace).outcomes[0].status == "saved"
     with pytest.raises(SittingRefused) as error:
@@ -250,7 +262,7 @@ def test_late_save_is_refused_and_logged(sitting: Sitting, student: User, exam: 
     assert Answer.objects.get(sitting=sitting).value is True
 
 
-def test_another_device_takes_over(sitting: Sitting, student: User, exam: Exam) -> None:
+def test_another_device_takes_over(sitting: Sitting, student: User, exam: Exam, writer: str) -> None:
     sitting_claim(sitting=sitting, device=OTHER_DEVICE, ip="10.9.9.9", now=T0 + timedelta(minutes=1))
     with pytest.raises(SittingRefused) as error:
         save(sitting, student, tf(exam), True, seq=1)
@@ -260,6 +272,63 @@ def test_another_device_takes_over(sitting: Sitting, student: User, exam: Exam) 
     assert event.detail == {"from": str(DEVICE), "to": str(OTHER_DEVICE)} and event.ip == "10.9.9.9"
 
 
+def test_a_batch_keeps_its_order_when_it_repeats_a_question(
+    sitting: Sitting, student: User, exam: Exam, writer: str
+) -> None:
+    question = tf(exam).pk
+    forward = [
+        SaveItem(question, True, False, 3),
+        SaveItem(ms(exam).pk, ["A"], False, 4),
+        SaveItem(question, False, True, 5),
+    ]
+    result = answers_save(sitting_id=sitting.pk, student=student, device=DEVICE, items=forward, ip=None, now=T0)
+    assert [o.status for o in result.outcomes] == ["saved", "saved", "saved"]
+    answer = Answer.objects.get(sitting=sitting, question_id=question)
+    assert (answer.value, answer.flagged, answer.seq) == (False, True, 5)
+    backward = [
+        SaveItem(question, True, False, 7),
+        SaveItem(question, None, False, 6),
+        SaveItem(question, True, False, 7),
+    ]
+    result = answers_save(sitting_id=sitting.pk, student=student, device=DEVICE, items=backward, ip=None, now=T0)
+    assert [o.status for o in result.outcomes] == ["saved", "stale", "stale"]  # 6 is older; 7 is there
+    assert list(
+        AnswerRevision.objects.filter(sitting=sitting, question_id=question)
+        .order_by("pk")
+        .values_list("seq", flat=True)
+    ) == [3, 5, 7]
+    assert result.last_seq == 7
+
+
+def test_last_seq_only_grows_and_the_result_carries_the_deadline(
+    sitting: Sitting, student: User, exam: Exam, writer: str
+) -> None:
+    assert save(sitting, student, tf(exam), True, seq=9).last_seq == 9
+    result = save(sitting, student, ms(exam), ["B"], seq=4)  # a late arrival from before seq 9
+    assert [o.status for o in result.outcomes] == ["saved"]
+    assert result.last_seq == 9 and result.deadline == sitting.deadline
+    sitting.refresh_from_db()
+    assert sitting.last_seq == 9 and sitting.last_saved_at == T0 + timedelta(minutes=5)
+
+
+def test_a_refusal_comes_before_the_answers_are_judged(
+    sitting: Sitting, student: User, exam: Exam, writer: str
+) -> None:
+    sitting_submit(sitting=sitting, student=student, now=T0 + timedelta(minutes=1))
+    with pytest.raises(SittingRefused) as error:
+        save(sitting, student, ms(exam), ["Z"], seq=1)  # invalid too, but the sitting is closed
+    assert error.value.code == "closed" and error.value.message == "This sitting is submitted; answers are final."
+
+
+def test_a_sitting_saved_to_before_stays_its_students_alone(
+    sitting: Sitting, student: User, other_student: User, exam: Exam, writer: str
+) -> None:
+    save(sitting, student, tf(exam), True, seq=1)  # this process now knows the sitting's exam
+    with pytest.raises(Sitting.DoesNotExist):
+        save(sitting, other_student, tf(exam), False, seq=2)
+    assert Answer.objects.get(sitting=sitting).value is True
+
+
 def test_first_claim_is_not_a_takeover(exam: Exam, student: User) -> None:
     sitting = sitting_start(exam=exam, student=student, typed_name="Alice Nguyen", ip=None, user_agent="", now=T0)
     sitting_claim(sitting=sitting, device=DEVICE, ip=None, now=T0)
@@ -267,12 +336,14 @@ def test_first_claim_is_not_a_takeover(exam: Exam, student: User) -> None:
     assert not ProctorEvent.objects.filter(sitting=sitting).exists()
 
 
-def test_other_students_sitting_does_not_exist_for_them(sitting: Sitting, other_student: User, exam: Exam) -> None:
+def test_other_students_sitting_does_not_exist_for_them(
+    sitting: Sitting, other_student: User, exam: Exam, writer: str
+) -> None:
     with pytest.raises(Sitting.DoesNotExist):
         save(sitting, other_student, tf(exam), True, seq=1)
 
 
-def test_submit_then_no_more_saves_and_receipt(sitting: Sitting, student: User, exam: Exam) -> None:
+def test_submit_then_no_more_saves_and_receipt(sitting: Sitting, student: User, exam: Exam, writer: str) -> None:
     save(sitting, student, tf(exam), True, seq=1)
     submitted = sitting_submit(sitting=sitting, student=student, now=T0 + timedelta(minutes=30))
     assert submitted.status == "submitted" and submitted.submitted_at == T0 + timedelta(minutes=30)
