@@ -36,6 +36,12 @@ class HomeExam:
             return "time_up"
         return "in_progress"
 
+    @property
+    def results_released(self) -> bool:
+        """The exam's grades are released: a student with a closed sitting may see their results.
+        (``home_courses`` loads the release with the exam, so this asks no query.)"""
+        return self.sitting is not None and self.sitting_state == "closed" and hasattr(self.exam, "grade_release")
+
 
 @dataclass(frozen=True)
 class HomeCourse:
@@ -80,6 +86,8 @@ def home_courses(*, user: User, now: datetime) -> list[HomeCourse]:
     exams = Exam.objects.filter(
         Q(course_id__in=list(staff)) | Q(course_id__in=student_ids, published=True, archived=False)
     ).order_by(F("opens_at").asc(nulls_last=True), "title", "pk")
+    # With each exam, its grade release if any (HomeExam.results_released).
+    exams = exams.select_related("grade_release")
     # Only a student's own sittings: staff sit no exam.
     sittings = {
         s.exam_id: s for s in Sitting.objects.filter(student=user, exam__course_id__in=student_ids, exam__in=exams)

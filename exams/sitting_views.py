@@ -20,12 +20,14 @@ from django.utils import timezone
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.access import access_exam_lobby, access_sitting_for_student, can_view_course_exams
+from accounts.access import access_exam_lobby, access_sitting_for_student, may_see_released_results
 from accounts.models import User
+from exams.clarifications import ClarificationItem, clarification_ids_seen, clarifications_for
 from exams.models import HonorCodeSignature, Sitting, SittingStatus
 from exams.selectors import (
+    exam_content_version,
     exam_cover,
-    exam_outline,
+    exam_navigator_html,
     exam_paper_html,
     sitting_answers,
     sitting_progress,
@@ -69,16 +71,19 @@ def sitting_lobby(request: HttpRequest, exam_id: int) -> HttpResponse:
 
     Students of the course see a published, non-archived exam; its staff see the cover with
     a link to the preview and no start form; anyone else gets 404. A refused start
-    (``SittingRefused``) re-displays the form with the reason, keeping the typed name.
+    (``SittingRefused``) re-displays the form with the reason, keeping the typed name. A
+    start that succeeds only redirects, so the cover is built only for a page that shows it.
     """
-    exam = access_exam_lobby(request.user, exam_id)
+    exam, staff = access_exam_lobby(request.user, exam_id)
     student = _student(request)
     now = timezone.now()
-    context: dict[str, Any] = {"exam": exam, "paper": exam_cover(exam), "preview": False, "now": now}
-    if can_view_course_exams(student, exam.course_id):
-        context["staff"] = True
-        context["preview_url"] = reverse("exams:preview", args=[exam.pk])
+
+    def page(**context: Any) -> HttpResponse:
+        context.update(exam=exam, paper=exam_cover(exam), preview=False, now=now)
         return render(request, "exams/sitting_lobby.html", context)
+
+    if staff:
+        return page(staff=True, preview_url=reverse("exams:preview", args=[exam.pk]))
 
     if request.method == "POST":
         typed_name = request.POST.get("signature", "")
@@ -93,19 +98,23 @@ def sitting_lobby(request: HttpRequest, exam_id: int) -> HttpResponse:
                 now=now,
             )
         except SittingRefused as refusal:
-            context.update(student=student, signing=True, typed_name=typed_name, refusal=refusal)
-            context["window"] = window_status(exam, now)
-            return render(request, "exams/sitting_lobby.html", context)
+            return page(
+                student=student,
+                signing=True,
+                typed_name=typed_name,
+                refusal=refusal,
+                window=window_status(exam, now),
+            )
         return redirect("exams:sit", started.pk)
 
     sitting = sitting_for(exam, student)
+    context: dict[str, Any] = {}
     if sitting is not None:
         sitting = sitting_refresh(sitting=sitting, now=now)
         context["sitting"] = sitting
         context["signature"] = HonorCodeSignature.objects.filter(sitting=sitting).first()
         context["time_left"] = _time_left(sitting.deadline, now)
-    context.update(student=student, signing=sitting is None, window=window_status(exam, now))
-    return render(request, "exams/sitting_lobby.html", context)
+    return page(**context, student=student, signing=sitting is None, window=window_status(exam, now))
 
 
 def _sitting_config(sitting: Sitting, now: datetime) -> dict[str, Any]:
@@ -133,31 +142,51 @@ def _sitting_config(sitting: Sitting, now: datetime) -> dict[str, Any]:
     }
 
 
+def _pulse_config(sitting: Sitting, clarifications: list[ClarificationItem]) -> dict[str, Any]:
+    """What the exam page's pulse (static/exams/pulse.js) starts from: its URLs, and the
+    clarifications already published (shown at once), each saying whether this sitting's pages
+    have shown it before (then it is not announced as new)."""
+    seen = clarification_ids_seen(sitting) if clarifications else set()
+    return {
+        "urls": {
+            "pulse": reverse("sitting-pulse", args=[sitting.pk]),
+            "seen": reverse("sitting-clarifications-seen", args=[sitting.pk]),
+        },
+        "clarifications": [{**item.as_json(), "seen": item.id in seen} for item in clarifications],
+    }
+
+
 @login_required
 @require_GET
 @ensure_csrf_cookie  # the page's script sends the CSRF token from the cookie with every save
 def sitting_exam(request: HttpRequest, sitting_id: int) -> HttpResponse:
-    """The exam page: the cached paper with live widgets, inside the per-student header and data.
+    """The exam page: the cached navigator and paper with live widgets (one check of the
+    exam's content version for both), inside the per-student header and data.
 
     A sitting whose time (with grace) ran out is closed here first; a closed one redirects to
-    its receipt. Stored answers reach the page as JSON only (the script fills the widgets).
+    its receipt. Stored answers reach the page as JSON only (the script fills the widgets). The
+    clarifications published so far are on the page; later ones arrive with the pulse.
     """
     now = timezone.now()
     sitting = sitting_refresh(sitting=access_sitting_for_student(request.user, sitting_id), now=now)
     if sitting.status in CLOSED:
         return redirect("exams:receipt", sitting.pk)
     exam = sitting.exam
+    version = exam_content_version(exam.pk)
+    clarifications = clarifications_for(exam.pk)
     return render(
         request,
         "exams/sitting_exam.html",
         {
             "exam": exam,
             "sitting": sitting,
-            "outline": exam_outline(exam.pk),
-            "paper_html": exam_paper_html(exam),
+            "navigator_html": exam_navigator_html(exam.pk, version=version),
+            "paper_html": exam_paper_html(exam, version=version),
             "time_left": _time_left(sitting.deadline, now),
             "config": _sitting_config(sitting, now),
             "answers": sitting_answers(sitting),
+            "clarifications": clarifications,
+            "pulse": _pulse_config(sitting, clarifications),
         },
     )
 
@@ -231,5 +260,10 @@ def sitting_receipt(request: HttpRequest, sitting_id: int) -> HttpResponse:
             "expired": sitting.status == SittingStatus.EXPIRED,
             "closed_by": CLOSED_BY.get(sitting.closed_by, ""),
             "receipt_short": receipt_display(sitting.receipt_code),
+            "results_url": (
+                reverse("grading:sitting-results", args=[sitting.pk])
+                if may_see_released_results(request.user, sitting)
+                else None
+            ),
         },
     )

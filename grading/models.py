@@ -262,7 +262,12 @@ class Evaluation(models.Model):
     claimed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["question", "graded_at", "queue_order"])]
+        indexes = [
+            # The queue: a question's ungraded answers in queue order (what evaluation_next reads).
+            models.Index(
+                fields=["question", "queue_order"], condition=models.Q(graded_at__isnull=True), name="evaluation_queue"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Evaluation of {self.question.number} for sitting {self.sitting_id}"

@@ -112,16 +112,26 @@ def evaluation_for(score: AnswerScore) -> Evaluation:
 
 
 def evaluation_next(*, question_id: int, grader: User, now: datetime, skip: Iterable[int] = ()) -> Evaluation | None:
-    """Claim the next ungraded answer of the question for ``grader`` (their own claim first),
+    """Claim the next ungraded answer of the question for ``grader`` in queue order,
     or None when every answer is graded or held by someone else. ``skip``: evaluation ids
     the grader has passed over in this round."""
-    queue_build(question_id)
+    evaluation = _claim(question_id=question_id, grader=grader, now=now, skip=list(skip))
+    if evaluation is None:
+        # Nothing free: answers may have been scored since the queue was built, by us or by
+        # a grader asking at the same moment, so build and look once more.
+        queue_build(question_id)
+        evaluation = _claim(question_id=question_id, grader=grader, now=now, skip=list(skip))
+    return evaluation
+
+
+def _claim(*, question_id: int, grader: User, now: datetime, skip: list[int]) -> Evaluation | None:
     free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now) | Q(claimed_by=grader)
     with transaction.atomic():
         evaluation = (
-            Evaluation.objects.select_for_update(skip_locked=True)
-            .filter(free, question_id=question_id, graded_at__isnull=True)
-            .exclude(pk__in=list(skip))
+            Evaluation.objects.select_for_update(skip_locked=True, of=("self",))
+            # An override opened on an automatic score is not in the queue until saved.
+            .filter(free, question_id=question_id, graded_at__isnull=True, score__needs_manual=True)
+            .exclude(pk__in=skip)
             .order_by("queue_order")
             .first()
         )
@@ -152,10 +162,14 @@ class GradingContext:
     @classmethod
     def of(cls, question: Question, rubric: Rubric | None = None) -> GradingContext:
         rubric = rubric or rubric_for(question)
+        override = get_kind(question.kind).auto_scored
+        # An override starts from the policy's points, which negative marking may put below 0:
+        # the floor would raise them without the grader asking, so it does not apply.
+        floor = rubric.floor_at_zero and not override
         return cls(
-            rules=RubricRules(rubric.mode, rubric.floor_at_zero, rubric.cap_at_max),
+            rules=RubricRules(rubric.mode, floor, rubric.cap_at_max),
             max_points=question.points,
-            override=get_kind(question.kind).auto_scored,
+            override=override,
         )
 
     def outcome(
@@ -258,7 +272,11 @@ def evaluation_save(
             source=context.source,
             actor=grader,
             now=now,
-            event_source=GradeEvent.Source.OVERRIDE if context.override else event_source,
+            event_source=(
+                GradeEvent.Source.OVERRIDE
+                if context.override and event_source == GradeEvent.Source.MANUAL
+                else event_source
+            ),
             reason=reason,
             detail={
                 "items": [
@@ -402,5 +420,168 @@ def rubric_item_delete(*, item: RubricItem, actor: User, now: datetime, confirme
             actor=actor,
             now=now,
             reason=f"Rubric item “{item.description}” ({format_points(item.points, signed=True)}) deleted",
+            event_source=GradeEvent.Source.RUBRIC_EDIT,
+        )
+
+
+# --- editing a rubric: adding, reordering, shortcuts, settings (the rubric page) ------------------
+
+# A new item's shortcut, when none is given: the digit of its position (1…9, then 0 for the tenth),
+# as on a keyboard's number row; if another item holds it, the first free digit; else none.
+SHORTCUT_DIGITS = "1234567890"
+
+
+def _rubric_locked(rubric: Rubric) -> Rubric:
+    """The rubric's row, locked until the transaction ends: edits of one rubric happen one at a time,
+    so two editors cannot give two items the same shortcut or the same position."""
+    return Rubric.objects.select_for_update().get(pk=rubric.pk)
+
+
+def rubric_shortcut_clean(*, rubric: Rubric, shortcut: str, position: int, item: RubricItem | None = None) -> str:
+    """The shortcut an item of ``rubric`` at ``position`` gets: ``shortcut`` if it is one letter or
+    digit not held (in either case) by another active item, else ValidationError; empty gives the
+    default digit (see SHORTCUT_DIGITS), or none when all ten digits are taken."""
+    taken = {
+        key.casefold(): description
+        for pk, key, description in rubric.items.filter(active=True)
+        .exclude(shortcut="")
+        .values_list("pk", "shortcut", "description")
+        if item is None or pk != item.pk
+    }
+    shortcut = shortcut.strip()
+    if not shortcut:
+        preferred = SHORTCUT_DIGITS[position - 1] if 1 <= position <= len(SHORTCUT_DIGITS) else ""
+        if preferred and preferred not in taken:
+            return preferred
+        return next((digit for digit in SHORTCUT_DIGITS if digit not in taken), "")
+    if len(shortcut) != 1 or not shortcut.isalnum():
+        raise ValidationError({"shortcut": "A shortcut is one key: a single letter or digit, such as 1 or m."})
+    holder = taken.get(shortcut.casefold())
+    if holder is not None:
+        message = f"“{shortcut}” is already the shortcut of “{holder}”; choose another key or leave it empty."
+        raise ValidationError({"shortcut": message})
+    return shortcut
+
+
+def rubric_item_add(
+    *, rubric: Rubric, points: Decimal, description: str, explanation: str = "", shortcut: str = ""
+) -> RubricItem:
+    """Append an item to the rubric (after its last active item). Adding changes no grade: an
+    item counts only once a grader applies it. ValidationError names the field at fault."""
+    with transaction.atomic():
+        rubric = _rubric_locked(rubric)
+        last = rubric.items.filter(active=True).order_by("-position").values_list("position", flat=True).first()
+        position = (last or 0) + 1
+        item = RubricItem(
+            rubric=rubric,
+            position=position,
+            points=points,
+            description=description.strip(),
+            explanation=explanation.strip(),
+            shortcut=rubric_shortcut_clean(rubric=rubric, shortcut=shortcut, position=position),
+        )
+        item.full_clean()
+        item.save()
+    return item
+
+
+def rubric_item_edit(
+    *,
+    item: RubricItem,
+    actor: User,
+    now: datetime,
+    points: Decimal,
+    description: str,
+    explanation: str,
+    shortcut: str,
+) -> int:
+    """The rubric page's edit of an item: ``rubric_item_update`` once the shortcut is checked
+    against the rubric's other items (empty: the default digit). Returns how many answers' points
+    changed (a change of points is re-applied at once, audited)."""
+    with transaction.atomic():
+        rubric = _rubric_locked(item.rubric)
+        item = RubricItem.objects.select_for_update().get(pk=item.pk, rubric=rubric)
+        if not item.active:
+            raise ValidationError("This item was deleted; reload the rubric.")
+        return rubric_item_update(
+            item=item,
+            actor=actor,
+            now=now,
+            points=points,
+            description=description.strip(),
+            explanation=explanation.strip(),
+            shortcut=rubric_shortcut_clean(rubric=rubric, shortcut=shortcut, position=item.position, item=item),
+        )
+
+
+def rubric_items_reorder(*, rubric: Rubric, item_ids: Sequence[int]) -> list[RubricItem]:
+    """Put the rubric's active items in this order (positions 1, 2, …). ``item_ids`` must name each
+    active item exactly once. Shortcuts stay with their items: a grader's keys do not move under
+    their fingers. No grade changes (explanations keep the order they were written in)."""
+    with transaction.atomic():
+        rubric = _rubric_locked(rubric)
+        items = {item.pk: item for item in rubric.items.filter(active=True)}
+        if len(item_ids) != len(set(item_ids)) or set(item_ids) != set(items):
+            raise ValidationError(
+                "The new order must list every item of the rubric exactly once; the rubric has changed "
+                "since the page was loaded, so reload it and try again."
+            )
+        ordered = [items[pk] for pk in item_ids]
+        for position, item in enumerate(ordered, start=1):
+            item.position = position
+        RubricItem.objects.bulk_update(ordered, ["position"])
+    return ordered
+
+
+def rubric_item_move(*, item: RubricItem, offset: int) -> list[RubricItem]:
+    """Move an active item ``offset`` places (−1: up, +1: down), stopping at either end."""
+    with transaction.atomic():
+        rubric = _rubric_locked(item.rubric)
+        order = list(rubric.items.filter(active=True).order_by("position", "pk").values_list("pk", flat=True))
+        if item.pk not in order:
+            raise ValidationError("This item was deleted; reload the rubric.")
+        index = order.index(item.pk)
+        target = max(0, min(len(order) - 1, index + offset))
+        order.insert(target, order.pop(index))
+        return rubric_items_reorder(rubric=rubric, item_ids=order)
+
+
+def _on_off(value: bool) -> str:
+    return "on" if value else "off"
+
+
+def rubric_settings_update(
+    *, rubric: Rubric, mode: str, floor_at_zero: bool, cap_at_max: bool, actor: User, now: datetime
+) -> int:
+    """Change how the rubric counts (deductions from the maximum or additions from zero, the
+    floor at 0, the cap at the maximum) and re-apply it at once to every graded answer of the
+    question (audited, totals recomputed). Returns how many answers' points changed."""
+    if mode not in Rubric.Mode.values:
+        raise ValidationError({"mode": f"The mode is {' or '.join(Rubric.Mode.values)}, not {mode!r}."})
+    with transaction.atomic():
+        rubric = _rubric_locked(rubric)
+        changes = [
+            f"{what} {before} → {after}"
+            for what, before, after in (
+                ("mode", rubric.mode, mode),
+                ("floor at 0", _on_off(rubric.floor_at_zero), _on_off(floor_at_zero)),
+                ("cap at the maximum", _on_off(rubric.cap_at_max), _on_off(cap_at_max)),
+            )
+            if before != after
+        ]
+        if not changes:
+            return 0
+        rubric.mode, rubric.floor_at_zero, rubric.cap_at_max = mode, floor_at_zero, cap_at_max
+        rubric.save(update_fields=["mode", "floor_at_zero", "cap_at_max", "updated_at"])
+        graded = list(
+            Evaluation.objects.filter(question_id=rubric.question_id, graded_at__isnull=False).values_list(
+                "pk", flat=True
+            )
+        )
+        return evaluations_reapply(
+            graded,
+            actor=actor,
+            now=now,
+            reason="Rubric settings changed: " + "; ".join(changes),
             event_source=GradeEvent.Source.RUBRIC_EDIT,
         )

@@ -225,3 +225,19 @@ def test_graders_asking_at_the_same_moment_never_get_the_same_answer(course: Cou
     with ThreadPoolExecutor(len(graders)) as pool:
         claimed = list(pool.map(ask, graders))
     assert None not in claimed and len(set(claimed)) == len(graders)
+
+
+def test_an_override_may_keep_a_negative_score(exam: Exam, sittings: list[Sitting], ta: User) -> None:
+    row = AnswerScore.objects.get(sitting=sittings[1], question=q(exam, "1.2"))  # −1 under negative marking
+    evaluation_save(
+        evaluation_id=evaluation_for(row).pk,
+        grader=ta,
+        item_ids=[],
+        adjustment=Decimal(0),
+        comment="checked",
+        version=0,
+        now=timezone.now(),
+        reason="Looked at it again: the answer stands",
+    )
+    row.refresh_from_db()
+    assert row.points == -1 and row.source == ScoreSource.OVERRIDE
