@@ -237,3 +237,6 @@ CELERY_BEAT_SCHEDULE["score-closed-exams"] = {
     "task": "grading.tasks.score_closed_exams",
     "schedule": float(EXAMHALL_SCORE_CLOSED_EVERY),
 }
+
+# Integrity report: a sitting whose window lost focus at least this many times is flagged.
+EXAMHALL_INTEGRITY_FOCUS_LOSSES = env_int("EXAMHALL_INTEGRITY_FOCUS_LOSSES", 10, minimum=1)
