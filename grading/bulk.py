@@ -16,7 +16,6 @@ nothing half-written, and running a chunk again writes the same rows.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -59,16 +58,16 @@ UPSERT_SET = f"""
     needs_manual = CASE WHEN {SCORES}.source = 'auto' THEN EXCLUDED.needs_manual ELSE {SCORES}.needs_manual END
 """
 
-ScoreRow = tuple[int, int, Decimal, Decimal, Decimal, str, bool, bool, str, str, int | None, datetime]
-
 
 @dataclass(frozen=True, slots=True)
 class Scored:
-    """One scored (sitting, question): the policy's score and the answer's summary."""
+    """One scored (sitting, question): the policy's score, the answer's summary, and the
+    columns of its score row after (sitting, question), built once per distinct answer."""
 
     score: Score
     blank: bool
     summary: str
+    row_tail: tuple[Any, ...] = ()
 
 
 def question_id_of(spec: QuestionSpec) -> int:
@@ -79,17 +78,34 @@ def question_id_of(spec: QuestionSpec) -> int:
 
 
 class AnswerScorer:
-    """Scores answers given as stored JSON text, once per distinct (question, text)."""
+    """Scores answers given as stored JSON text, once per distinct (question, text). With a
+    job id and a time, each result also carries the rest of its score row (``row_tail``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, job_id: int | None = None, now: datetime | None = None) -> None:
         self._memo: dict[tuple[int, str | None], Scored] = {}
+        self._job_id = job_id
+        self._now = now
 
     def __call__(self, spec: QuestionSpec, text: str | None) -> Scored:
         key = (question_id_of(spec), text)
         found = self._memo.get(key)
         if found is None:
             value: Any = None if text is None else json.loads(text)
-            found = Scored(score_answer(spec, value), value is None, response_summary(spec, value))
+            score = score_answer(spec, value)
+            summary = response_summary(spec, value)
+            tail = (
+                score.points,
+                score.points,
+                score.max_points,
+                score.explanation,
+                score.needs_manual,
+                value is None,
+                ScoreSource.AUTO,
+                summary,
+                self._job_id,
+                self._now,
+            )
+            found = Scored(score, value is None, summary, tail)
             self._memo[key] = found
         return found
 
@@ -289,31 +305,17 @@ def chunk_score(
     if question_id is not None and not targets:
         raise ValueError(f"Question {question_id} is not an answerable question of exam {exam_id}.")
     answers = answers_read(sitting_ids, None if question_id is None else [question_id])
-    scorer = AnswerScorer()
-    rows: list[ScoreRow] = []
-    fresh_scores: dict[int, dict[int, Score]] = defaultdict(dict)
-    for sitting_id in sitting_ids:
-        for spec in targets:
-            question = question_id_of(spec)
+    scorer = AnswerScorer(job_id=job_id, now=now)
+    rows: list[tuple[Any, ...]] = []
+    fresh_scores: dict[int, dict[int, Score]] = {}
+    targets_with_ids = [(spec, question_id_of(spec)) for spec in targets]
+    for sitting_id in sitting_ids:  # the hot loop: ~40 answers per sitting, 20,000 sittings
+        by_question: dict[int, Score] = {}
+        for spec, question in targets_with_ids:
             scored = scorer(spec, answers.get((sitting_id, question)))
-            score = scored.score
-            fresh_scores[sitting_id][question] = score
-            rows.append(
-                (
-                    sitting_id,
-                    question,
-                    score.points,
-                    score.points,
-                    score.max_points,
-                    score.explanation,
-                    score.needs_manual,
-                    scored.blank,
-                    ScoreSource.AUTO,
-                    scored.summary,
-                    job_id,
-                    now,
-                )
-            )
+            by_question[question] = scored.score
+            rows.append((sitting_id, question, *scored.row_tail))
+        fresh_scores[sitting_id] = by_question
     with transaction.atomic():
         fresh = question_id is None and not AnswerScore.objects.filter(sitting_id__in=sitting_ids).exists()
         rows_write(SCORE_TABLE, rows, fresh=fresh)
