@@ -75,9 +75,11 @@ from exams.models import (
     Section,
     Sitting,
 )
+from exams.proctoring import REASON_MAX_CHARS
+from exams.proctoring import sitting_reopen as proctor_sitting_reopen
 from exams.selectors import exam_totals
 from exams.services import exam_duplicate, exam_renumber, question_move_subtree, question_place
-from exams.sittings import CLOSED, sitting_reopen
+from exams.sittings import CLOSED
 from grading.key_forms import KeyChangeForm
 from grading.key_lock import (
     dry_run_digest,
@@ -683,9 +685,9 @@ class SittingReopenForm(forms.Form):
         min_value=1, max_value=24 * 60, initial=10, help_text="From now; the new deadline is now + these minutes."
     )
     reason = forms.CharField(
-        max_length=500,
+        max_length=REASON_MAX_CHARS,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Recorded with your name in the sitting's proctor events.",
+        help_text="Recorded with your name in the sitting's proctor events and the exam's proctor actions.",
     )
 
 
@@ -827,7 +829,8 @@ class SittingAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             minutes, reason = form.cleaned_data["minutes"], form.cleaned_data["reason"]
             try:
-                sitting_reopen(
+                # The proctor page's service: it also audits the reopening as a ProctorAction.
+                proctor_sitting_reopen(
                     sitting=sitting, by=signed_in(request), reason=reason, minutes=minutes, now=timezone.now()
                 )
             except ValidationError as error:
