@@ -1,8 +1,10 @@
-"""The JSON endpoints an open exam page talks to: autosave, claim, state, events, previews.
+"""The JSON endpoints an open exam page talks to: autosave, claim, state, events, previews, and
+the pulse (deadline and clarifications) with its report of the clarifications shown.
 
-Thin interfaces over ``exams.sittings``: parse, check that the sitting is the student's own
-(another student's is 404), call one function, answer. Session authentication enforces CSRF
-(DRF's for the APIViews, CsrfViewMiddleware for the two plain views below). Every refusal is a
+Thin interfaces over ``exams.sittings`` and ``exams.clarifications``: parse, check that the
+sitting is the student's own (another student's is 404), call one function, answer. Session
+authentication enforces CSRF (DRF's for the APIViews, CsrfViewMiddleware for the plain views
+below). Every refusal is a
 clear JSON error with a ``code`` the page acts on, never a silent drop.
 """
 
@@ -15,8 +17,8 @@ from typing import Any, cast
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
-from drf_spectacular.utils import extend_schema, inline_serializer
+from django.views.decorators.http import require_GET, require_POST
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.parsers import JSONParser
@@ -26,6 +28,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
+from exams.clarifications import MAX_SEEN_IDS, clarifications_for, clarifications_seen
 from exams.expressions import ExpressionError, parse_expression
 from exams.models import Answer, Question, Sitting
 from exams.sittings import (
@@ -363,3 +366,134 @@ class ExpressionPreviewView(APIView):
         except ExpressionError as error:
             return Response({"latex": "", "error": error.messages[0]})
         return Response({"latex": sympy.latex(expression), "error": ""})
+
+
+# --- the pulse: what reaches an open page without the student typing ------------------------------
+#
+# Every open exam page asks every ~7 s (static/exams/pulse.js): a thousand pages are ~140
+# requests/s, so it is a plain view like the autosave, and costs about what an autosave does: the
+# user (AuthenticationMiddleware), one SELECT of the sitting, and the clarifications from the
+# per-process memo (one query per exam and process every couple of seconds).
+
+
+class PulseOut(serializers.Serializer[Any]):
+    status = serializers.CharField()
+    deadline = serializers.DateTimeField()
+    server_now = serializers.DateTimeField()
+    clarifications = inline_serializer(
+        "PulseClarification",
+        {
+            "id": serializers.IntegerField(),
+            "question": serializers.IntegerField(allow_null=True),
+            "number": serializers.CharField(),
+            "html": serializers.CharField(),
+            "published_at": serializers.DateTimeField(),
+        },
+        many=True,
+    )
+
+
+@require_GET
+def pulse_view(request: HttpRequest, sitting_id: int) -> HttpResponse:
+    """The sitting's status and deadline, and the clarifications after ``since`` (``PulseView``
+    documents it). A sitting past deadline + grace is closed here, as on any access."""
+    now = timezone.now()
+    if not request.user.is_authenticated:
+        return _detail("Authentication credentials were not provided.", status.HTTP_403_FORBIDDEN)
+    since = request.GET.get("since", "0")
+    if not (since.isascii() and since.isdigit()) or len(since) > 18:
+        return JsonResponse({"since": ["A valid integer is required."]}, status=status.HTTP_400_BAD_REQUEST)
+    sitting = (
+        Sitting.objects.filter(pk=sitting_id, student_id=request.user.pk).only("exam_id", "status", "deadline").first()
+    )
+    if sitting is None:
+        return _detail("No such sitting.", status.HTTP_404_NOT_FOUND)
+    sitting = sitting_refresh(sitting=sitting, now=now)
+    response = JsonResponse(
+        {
+            "status": sitting.status,
+            "deadline": sitting.deadline.isoformat(),
+            "server_now": now.isoformat(),
+            "clarifications": [item.as_json() for item in clarifications_for(sitting.exam_id, int(since))],
+        }
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# The schema of pulse_view, which serves the URL (see ``documents``).
+class PulseView(APIView):
+    """The sitting's status and deadline, and the clarifications after ``since``: what an open
+    exam page learns every few seconds even when the student types nothing."""
+
+    authentication_classes = [SessionAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "since", int, description="The id of the last clarification the page has (0: none).", default=0
+            )
+        ],
+        responses={200: PulseOut},
+        operation_id="sitting_pulse",
+    )
+    def get(self, request: Request, sitting_id: int) -> Response:
+        raise NotImplementedError("pulse_view serves this URL")
+
+
+documents(pulse_view, PulseView)
+
+
+class SeenIn(serializers.Serializer[Any]):
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), max_length=MAX_SEEN_IDS)
+
+
+def _canonical_seen(payload: Any) -> list[int] | None:
+    """``{"ids": [1, 2]}`` as the page sends it, read without a serializer; None for anything
+    else, which ``SeenIn`` then reads, with its errors."""
+    ids = payload.get("ids") if isinstance(payload, dict) else None
+    if not isinstance(ids, list) or len(ids) > MAX_SEEN_IDS:
+        return None
+    if not all(type(i) is int and i > 0 for i in ids):
+        return None
+    return ids
+
+
+@require_POST
+def clarifications_seen_view(request: HttpRequest, sitting_id: int) -> HttpResponse:
+    """The page showed these clarifications (``ClarificationsSeenView`` documents it)."""
+    now = timezone.now()
+    payload = _json_post(request)
+    if isinstance(payload, JsonResponse):
+        return payload
+    ids = _canonical_seen(payload)
+    if ids is None:
+        incoming = SeenIn(data=payload)
+        if not incoming.is_valid():
+            return JsonResponse(incoming.errors, status=status.HTTP_400_BAD_REQUEST)
+        ids = incoming.validated_data["ids"]
+    sitting = Sitting.objects.filter(pk=sitting_id, student_id=request.user.pk).only("exam_id").first()
+    if sitting is None:
+        return _detail("No such sitting.", status.HTTP_404_NOT_FOUND)
+    return JsonResponse({"recorded": clarifications_seen(sitting=sitting, ids=ids, now=now)})
+
+
+# The schema of clarifications_seen_view, which serves the URL (see ``documents``).
+class ClarificationsSeenView(APIView):
+    """The page showed these clarifications: recorded once per sitting (a repeat changes nothing)."""
+
+    authentication_classes = [SessionAuthentication]
+    permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        request=SeenIn,
+        responses={200: inline_serializer("ClarificationsSeen", {"recorded": serializers.IntegerField()})},
+        operation_id="sitting_clarifications_seen",
+    )
+    def post(self, request: Request, sitting_id: int) -> Response:
+        raise NotImplementedError("clarifications_seen_view serves this URL")
+
+
+documents(clarifications_seen_view, ClarificationsSeenView)

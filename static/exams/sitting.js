@@ -1,6 +1,8 @@
 // The student's exam page (templates/exams/sitting_exam.html): fills the widgets with the
 // saved answers, saves every change, counts down to the server's deadline and submits at it,
-// keeps the navigator and flags current, and reports proctor events.
+// keeps the navigator and flags current, and reports proctor events. Its pulse (pulse.js)
+// brings a longer deadline (an extension) and new clarifications (sitting_clarifications.js)
+// even when the student types nothing.
 //
 // Answers shown at load are the server's (#sitting-answers) merged with any newer ones this
 // browser kept but the server never acknowledged (the outbox); those are sent again.
@@ -11,6 +13,8 @@ import { attachMarkdownPreviews } from "./markdown_preview.js";
 import { Navigator } from "./navigator.js";
 import { Outbox } from "./outbox.js";
 import { watchProctorEvents } from "./proctor.js";
+import { Pulse } from "./pulse.js";
+import { Clarifications } from "./sitting_clarifications.js";
 import { attachSketches } from "./sketch.js";
 import { TabChannel, tabDevice } from "./tabs.js";
 import { Countdown, ServerClock } from "./timer.js";
@@ -20,6 +24,7 @@ const SUBMIT_RETRY_MS = 3000;
 
 const config = JSON.parse(document.getElementById("sitting-config").textContent);
 const serverAnswers = JSON.parse(document.getElementById("sitting-answers").textContent) ?? {};
+const pulseConfig = JSON.parse(document.getElementById("sitting-pulse").textContent);
 const fieldsets = new Map(answerFieldsets().map((fieldset) => [fieldset.dataset.question, fieldset]));
 const statusElement = document.getElementById("save-status");
 const navigator_ = new Navigator(document);
@@ -293,6 +298,21 @@ async function onReviewClick(event) {
   );
 }
 
+// --- the pulse: extensions and clarifications ----------------------------------------------
+
+// The deadline only grows here: a pulse that left before an extension must not take it back.
+// A sitting closed by the server (submitted elsewhere, voided, expired) closes the page.
+function onPulse(result) {
+  clock.update(result);
+  clarifications.show(result.data.clarifications ?? []);
+  if (result.data.status !== "in_progress") {
+    pulse.stop();
+    closed("This exam is closed and your answers are final.");
+    return;
+  }
+  if (Date.parse(result.data.deadline) > countdown.deadline) countdown.setDeadline(result.data.deadline);
+}
+
 // --- start -----------------------------------------------------------------------------------
 
 const countdown = new Countdown({
@@ -301,6 +321,12 @@ const countdown = new Countdown({
   deadlineIso: config.deadline,
   onExpire: submitAtDeadline,
 });
+const clarifications = new Clarifications({
+  sittingId: config.sitting,
+  seenUrl: pulseConfig.urls.seen,
+  initial: pulseConfig.clarifications,
+});
+const pulse = new Pulse({ url: pulseConfig.urls.pulse, since: clarifications.lastId, onPulse });
 const tabs = new TabChannel(config.sitting, {
   onTakenOver: () => takenOver("It was opened in another tab of this browser."),
   onDuplicate: () => {
@@ -341,4 +367,5 @@ if (config.status !== "in_progress") {
 } else {
   countdown.start();
   autosave.resume();
+  pulse.start();
 }
