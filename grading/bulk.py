@@ -232,7 +232,11 @@ def stored_scores(sitting_ids: Sequence[int], *, graded_only: bool) -> dict[tupl
                 list(sitting_ids),
             )
         return {
-            (sitting, question): (Decimal(points).quantize(POINTS_QUANTUM), bool(manual), explanation)
+            (sitting, question): (
+                points if isinstance(points, Decimal) else Decimal(str(points)).quantize(POINTS_QUANTUM),
+                bool(manual),
+                explanation,
+            )
             for sitting, question, points, manual, explanation in cursor.fetchall()
         }
 
@@ -338,18 +342,18 @@ def _counted_scores(
 ) -> dict[int, dict[int, Score]]:
     """Each sitting's scores as they count after an upsert: the stored row where one is given
     (a grader's points, or another question's earlier score), else the fresh score."""
-    ids = list(sitting_ids)
+    # What a stored row is laid over when this run did not score its question (built once).
+    blanks = [(question_id_of(spec), spec.score(0, "")) for spec in specs]
     counted: dict[int, dict[int, Score]] = {}
-    for sitting_id in ids:
+    for sitting_id in sitting_ids:
         by_question: dict[int, Score] = {}
-        for spec in specs:
-            question = question_id_of(spec)
-            score = fresh.get(sitting_id, {}).get(question)
+        mine = fresh.get(sitting_id, {})
+        for question, blank in blanks:
+            score = mine.get(question)
             row = stored.get((sitting_id, question))
             if score is None and row is None:
                 continue
-            base = score if score is not None else spec.score(0, "")
-            by_question[question] = with_stored(base, row)
+            by_question[question] = with_stored(blank if score is None else score, row)
         counted[sitting_id] = by_question
     return counted
 
