@@ -151,3 +151,22 @@ def test_a_worker_killed_mid_job_loses_nothing_and_counts_nothing_twice(seed: Ex
         again = wait_for(again, worker)
     assert again.status == "succeeded"
     assert list(AnswerScore.objects.order_by("pk").values_list("pk", "points", "explanation")) == first
+
+
+def test_beat_scores_an_exam_once_its_window_has_closed(seed: Exam) -> None:
+    make_sittings(seed, 12)
+    now = timezone.now()
+    Exam.objects.filter(pk=seed.pk).update(opens_at=now - timedelta(hours=3), closes_at=now - timedelta(hours=1))
+    with celery_worker(beat=True, env={"EXAMHALL_SCORE_CLOSED_EVERY": "1"}) as worker:
+        give_up = time.monotonic() + 60
+        while time.monotonic() < give_up:
+            job = GradingJob.objects.filter(exam=seed).first()
+            if job is not None and not job.active:
+                break
+            time.sleep(0.3)
+        else:
+            pytest.fail(f"beat did not score the exam; worker log:\n{worker.log()[-4000:]}")
+        time.sleep(3)  # three more beats: none may start a second job
+    assert job.trigger == "window_closed" and job.status == "succeeded" and job.sittings_done == 12
+    assert GradingJob.objects.filter(exam=seed).count() == 1  # scored once, not every second
+    assert stored_points(seed) == expected_points(seed)
