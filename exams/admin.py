@@ -188,13 +188,15 @@ class SectionInline(CourseRoleInline, admin.StackedInline):
 
 class LockedChoiceForm(ChoiceForm):
     """A choice of a question students have answered: whether it is correct is part of the
-    key, which then changes on the key-change page (dry run first), never here."""
+    key, which then changes on the key-change page (dry run first), never here; its label is
+    what the students' answers store, so it stays too (the text may still be reworded)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Disabled: the posted value is ignored and the saved one kept, and the choice
         # formset still checks the choices with their real key.
         self.fields["is_correct"].disabled = True
+        self.fields["label"].disabled = True
 
 
 class ChoiceInline(CourseRoleInline, admin.TabularInline):
@@ -206,7 +208,7 @@ class ChoiceInline(CourseRoleInline, admin.TabularInline):
     def get_extra(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> int:
         if obj is None:
             return 4  # a new question: most are choice questions on the seed
-        if obj.kind == KIND_GROUP or not get_kind(obj.kind).uses_choices:
+        if obj.kind == KIND_GROUP or not get_kind(obj.kind).uses_choices or key_locked(obj.exam_id):
             return 0
         return max(0, 2 - obj.choices.count())
 
@@ -214,6 +216,12 @@ class ChoiceInline(CourseRoleInline, admin.TabularInline):
         if obj is not None and obj.pk is not None and key_locked(obj.exam_id):
             kwargs["form"] = LockedChoiceForm
         return super().get_formset(request, obj, **kwargs)
+
+    def get_max_num(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> int | None:
+        # Students answered the options they saw: no option is added once they have sat it.
+        if obj is not None and obj.pk is not None and key_locked(obj.exam_id):
+            return obj.choices.count()
+        return super().get_max_num(request, obj, **kwargs)
 
 
 class FigureInline(CourseRoleInline, admin.TabularInline):

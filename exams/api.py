@@ -715,6 +715,12 @@ def _refuse_locked_key_change(question: Question, data: Mapping[str, Any]) -> No
     scored: that goes through the key-change endpoints (dry run, audit, rescore)."""
     if not key_locked(question.exam_id):
         return
+    labels = sorted(c.label for c in question.choices.all())
+    if "choices" in data and sorted(row["label"] for row in data["choices"]) != labels:
+        raise Conflict(
+            f"Students have sat this exam, so the options of question {question.number} stay "
+            f"{', '.join(labels) or 'none'}: their answers store those labels. Reword an option's text instead."
+        )
     if "choices" in data:
         correct = tuple(row["label"] for row in data["choices"] if row.get("is_correct"))
     else:

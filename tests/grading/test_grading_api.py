@@ -235,6 +235,13 @@ def test_once_students_sat_a_choices_correctness_is_locked(sat: Exam, instructor
     assert response.status_code == 409 and "correct_choices" in response.json()["detail"]
     reworded = [{**row, "text": row["text"].upper()} for row in rows]
     assert client.patch(f"/api/questions/{question.pk}/", {"choices": reworded}, format="json").status_code == 200
+    relabelled = [{**row, "label": {"A": "Z"}.get(row["label"], row["label"])} for row in rows]
+    # Renaming removes option A, which a published exam already refuses (403).
+    assert client.patch(f"/api/questions/{question.pk}/", {"choices": relabelled}, format="json").status_code == 403
+    extra = [*rows, {"label": "D", "text": "Sigmoid", "is_correct": False}]
+    response = client.patch(f"/api/questions/{question.pk}/", {"choices": extra}, format="json")
+    assert response.status_code == 409 and "stay A, B, C" in response.json()["detail"]
+    assert sorted(question.choices.values_list("label", flat=True)) == ["A", "B", "C"]
     assert set(question.choices.filter(is_correct=True).values_list("label", flat=True)) == {"A", "C"}
 
 

@@ -396,6 +396,24 @@ def test_once_students_sat_a_choices_correctness_is_kept(client: Client, sat: Ex
     assert q(sat, "2.1").prompt == "Which are activation functions?"
 
 
+def test_once_students_sat_the_options_keep_their_labels(client: Client, sat: Exam, instructor: User) -> None:
+    question = q(sat, "2.1")
+    client.force_login(instructor)
+    page = client.get(change_url(question)).content.decode()
+    assert 'name="choices-0-label"' in page and "disabled" in page.split('name="choices-0-label"')[1][:80]
+    data = question_post(question) | {"choices-0-label": "Z"}
+    assert client.post(change_url(question), data).status_code == 302
+    assert sorted(question.choices.values_list("label", flat=True)) == ["A", "B", "C"]
+    added = question_post(question) | {
+        "choices-TOTAL_FORMS": 4,
+        "choices-3-position": 4,
+        "choices-3-label": "D",
+        "choices-3-text": "Sigmoid",
+    }
+    client.post(change_url(question), added)
+    assert question.choices.count() == 3
+
+
 def test_the_question_page_lists_its_key_changes(client: Client, sat: Exam, instructor: User, ta: User) -> None:
     client.force_login(instructor)
     apply(client, q(sat, "1.1"), true_false_proposal("false"))
