@@ -325,10 +325,11 @@ def evaluations_reapply(
         outcome = context.outcome(
             items=applied[evaluation_id], adjustment=adjustment, comment=comment, auto_points=auto_points
         )
+        # The explanation names the items: rewrite it even when the points stay (a reworded item).
+        score_rows.append((score_id, outcome.points, outcome.explanation))
         if outcome.points == old:
             continue
         evaluation_rows.append((evaluation_id, outcome.points))
-        score_rows.append((score_id, outcome.points, outcome.explanation))
         events.append(
             GradeEvent(
                 score_id=score_id,
@@ -377,7 +378,8 @@ def rubric_item_update(
     shortcut: str | None = None,
 ) -> int:
     """Change an item; a change of its points is re-applied at once to every evaluation that
-    uses it (audited). Returns how many answers' points changed."""
+    uses it (audited), and a change of its description rewrites their explanations (the points
+    stay, so nothing to audit). Returns how many answers' points changed."""
     old_points = item.points
     for field, value in (
         ("points", points),
@@ -387,10 +389,11 @@ def rubric_item_update(
     ):
         if value is not None:
             setattr(item, field, value)
+    old_description = RubricItem.objects.values_list("description", flat=True).get(pk=item.pk)
     item.full_clean()
     with transaction.atomic():
         item.save()
-        if item.points == old_points:
+        if item.points == old_points and item.description == old_description:
             return 0
         used_by = list(item.evaluations.values_list("pk", flat=True))
         return evaluations_reapply(

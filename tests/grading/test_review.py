@@ -165,6 +165,18 @@ def test_editing_an_items_points_reapplies_it_everywhere(exam: Exam, sittings: l
         assert result.points == 2 + AnswerScore.objects.get(sitting=sitting, question=q(exam, "1.2")).points
 
 
+def test_rewording_an_item_rewrites_the_explanations_it_appears_in(
+    exam: Exam, sittings: list[Sitting], ta: User
+) -> None:
+    (units,) = items(exam, ("-1", "Missing units"))
+    grade_all(exam, ta, [units])
+    events = GradeEvent.objects.count()
+    assert rubric_item_update(item=units, actor=ta, now=timezone.now(), description="No units given") == 0
+    rows = AnswerScore.objects.filter(question=q(exam, "1.1"), blank=False)
+    assert {(r.points, r.explanation) for r in rows} == {(Decimal(3), "4 −1 No units given = 3")}
+    assert GradeEvent.objects.count() == events  # no grade changed
+
+
 def test_a_used_item_is_deleted_only_when_confirmed(exam: Exam, sittings: list[Sitting], ta: User) -> None:
     units, spare = items(exam, ("-1", "Missing units"), ("-3", "Unused"))
     grade_all(exam, ta, [units])
