@@ -359,7 +359,7 @@ def sitting_void(*, sitting: Sitting, reason: str, by: User, now: datetime) -> S
         before = _sitting_state(locked)
         if locked.status == SittingStatus.IN_PROGRESS:
             # Close it as any close does, with the receipt of its answers as they stand.
-            sittings._close(locked, status=SittingStatus.VOIDED, at=now, closed_by="instructor")
+            sittings.sitting_close(locked, status=SittingStatus.VOIDED, at=now, closed_by="instructor")
         else:
             locked.status = SittingStatus.VOIDED
             locked.save(update_fields=["status"])

@@ -235,7 +235,7 @@ def _answers_digest(sitting: Sitting) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def _close(sitting: Sitting, *, status: str, at: datetime, closed_by: str) -> Sitting:
+def sitting_close(sitting: Sitting, *, status: str, at: datetime, closed_by: str) -> Sitting:
     """Close an in-progress sitting (the row is locked by the caller)."""
     sitting.status = status
     sitting.submitted_at = at
@@ -252,7 +252,7 @@ def sitting_refresh(*, sitting: Sitting, now: datetime) -> Sitting:
     with transaction.atomic():
         locked = Sitting.objects.select_for_update().get(pk=sitting.pk)
         if locked.status == SittingStatus.IN_PROGRESS and now > locked.deadline + grace():
-            _close(locked, status=SittingStatus.EXPIRED, at=locked.deadline, closed_by="lazy")
+            sitting_close(locked, status=SittingStatus.EXPIRED, at=locked.deadline, closed_by="lazy")
     sitting.refresh_from_db()
     return sitting
 
@@ -267,7 +267,7 @@ def sittings_close_expired(*, now: datetime) -> int:
         with transaction.atomic():
             sitting = Sitting.objects.select_for_update(skip_locked=True).filter(pk=pk).first()
             if sitting and sitting.status == SittingStatus.IN_PROGRESS and now > sitting.deadline + grace():
-                _close(sitting, status=SittingStatus.EXPIRED, at=sitting.deadline, closed_by="beat")
+                sitting_close(sitting, status=SittingStatus.EXPIRED, at=sitting.deadline, closed_by="beat")
                 closed += 1
     return closed
 
@@ -677,8 +677,8 @@ def sitting_submit(*, sitting: Sitting, student: User, now: datetime, closed_by:
         if locked.status != SittingStatus.IN_PROGRESS:
             return locked
         if now > locked.deadline + grace():
-            return _close(locked, status=SittingStatus.EXPIRED, at=locked.deadline, closed_by="lazy")
-        return _close(
+            return sitting_close(locked, status=SittingStatus.EXPIRED, at=locked.deadline, closed_by="lazy")
+        return sitting_close(
             locked, status=SittingStatus.SUBMITTED, at=min(now, locked.deadline + grace()), closed_by=closed_by
         )
 
