@@ -54,7 +54,7 @@ from exams.expressions import ExpressionError, parse_expression
 from exams.models import Answer, Question
 from grading.bulk import results_recompute, rows_update
 from grading.models import AnswerGroup, AnswerScore, Evaluation, GradeEvent, RubricItem
-from grading.review import GradingContext, queue_build, queue_position, rubric_for
+from grading.review import GradingContext, evaluations_create, queue_build, rubric_for
 from grading.scoring.rubric import AppliedItem
 from grading.scoring.symbolic import cached_equivalence, is_undefined, sample_points
 from grading.scoring.timelimit import TimeLimitExceeded, call_with_time_limit
@@ -276,24 +276,7 @@ def evaluations_make(question_id: int) -> int:
     """Make an evaluation for every non-blank scored answer of the question that has none
     (the queue's for answers waiting for a grader, the others' for overrides); the count made."""
     made = queue_build(question_id)
-    missing = list(
-        AnswerScore.objects.filter(question_id=question_id, blank=False, evaluation__isnull=True).values_list(
-            "pk", "sitting_id"
-        )
-    )
-    Evaluation.objects.bulk_create(
-        [
-            Evaluation(
-                score_id=score_id,
-                sitting_id=sitting_id,
-                question_id=question_id,
-                queue_order=queue_position(question_id, sitting_id),
-            )
-            for score_id, sitting_id in missing
-        ],
-        ignore_conflicts=True,
-    )
-    return made + len(missing)
+    return made + evaluations_create(question_id, blank=False)
 
 
 def normal_forms(

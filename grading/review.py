@@ -78,8 +78,14 @@ def rubric_for(question: Question) -> Rubric:
 
 def queue_build(question_id: int) -> int:
     """Make the evaluations of answers that wait for a grader and have none yet; the count made."""
+    return evaluations_create(question_id, needs_manual=True)
+
+
+def evaluations_create(question_id: int, **scores: Any) -> int:
+    """Make, in one statement, an evaluation for each of the question's scored answers that
+    match ``scores`` (AnswerScore filters) and have none yet; the count made."""
     missing = list(
-        AnswerScore.objects.filter(question_id=question_id, needs_manual=True, evaluation__isnull=True).values_list(
+        AnswerScore.objects.filter(question_id=question_id, evaluation__isnull=True, **scores).values_list(
             "pk", "sitting_id"
         )
     )
