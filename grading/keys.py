@@ -91,10 +91,7 @@ def key_proposal_clean(question: Question, proposal: KeyProposal) -> KeyProposal
     """The proposal validated as the kind validates any key (ValidationError by field)."""
     if question.kind == KIND_GROUP:
         raise ValidationError("A group has no answer key.")
-    choices = [
-        ChoiceData(label=c.label, text=c.text, is_correct=c.label in proposal.correct_choices)
-        for c in question.choices.order_by("position", "label")
-    ]
+    choices = _proposed_choices(question, proposal)
     unknown = set(proposal.correct_choices) - {c.label for c in choices}
     if unknown:
         raise ValidationError({"choices": f"There is no choice {', '.join(sorted(unknown))}."})
@@ -110,6 +107,14 @@ def key_proposal_clean(question: Question, proposal: KeyProposal) -> KeyProposal
     return KeyProposal(clean.policy, clean.policy_params, clean.key, proposal.correct_choices)
 
 
+def _proposed_choices(question: Question, proposal: KeyProposal) -> list[ChoiceData]:
+    """The question's choices, in order, with the proposal's correct ones marked."""
+    return [
+        ChoiceData(label=c.label, text=c.text, is_correct=c.label in proposal.correct_choices)
+        for c in question.choices.order_by("position", "label")
+    ]
+
+
 def _proposed_spec(question: Question, proposal: KeyProposal) -> QuestionSpec:
     current = next(
         spec
@@ -117,10 +122,7 @@ def _proposed_spec(question: Question, proposal: KeyProposal) -> QuestionSpec:
         for spec in section.questions
         if spec.question_id == question.pk
     )
-    choices = [
-        ChoiceData(label=c.label, text=c.text, is_correct=c.label in proposal.correct_choices)
-        for c in question.choices.order_by("position", "label")
-    ]
+    choices = _proposed_choices(question, proposal)
     return QuestionSpec.build(
         kind=question.kind,
         points=question.points,
