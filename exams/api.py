@@ -89,7 +89,7 @@ def _user(request: Request) -> User:
     return user
 
 
-def _query_id(request: Request, name: str) -> int | None:
+def query_id(request: Request, name: str) -> int | None:
     """An optional ``?name=<id>`` filter, refused clearly when it is not a whole number."""
     raw = request.query_params.get(name)
     if raw in (None, ""):
@@ -305,7 +305,7 @@ class ExamViewSet(
     def get_queryset(self) -> QuerySet[Exam]:
         queryset = access.exams_for_staff(self.request.user).select_related("course", "created_by")
         if self.action == "list":
-            course_id = _query_id(self.request, "course")
+            course_id = query_id(self.request, "course")
             if course_id is not None:
                 queryset = queryset.filter(course_id=course_id)
             queryset = queryset.filter(archived=_query_flag(self.request, "archived"))
@@ -466,7 +466,7 @@ class SectionViewSet(viewsets.ModelViewSet[Section]):
 
     def get_queryset(self) -> QuerySet[Section]:
         queryset = access.sections_for_staff(self.request.user).select_related("exam")
-        exam_id = _query_id(self.request, "exam") if self.action == "list" else None
+        exam_id = query_id(self.request, "exam") if self.action == "list" else None
         if exam_id is not None:
             queryset = queryset.filter(exam_id=exam_id)
         return queryset.order_by("exam_id", "number")
@@ -682,7 +682,7 @@ class QuestionViewSet(viewsets.ModelViewSet[Question]):
         )
         if self.action == "list":
             for name in ("exam", "section"):
-                value = _query_id(self.request, name)
+                value = query_id(self.request, name)
                 if value is not None:
                     queryset = queryset.filter(**{f"{name}_id": value})
         return queryset.order_by("exam_id", "section__number", "number", "pk")

@@ -38,7 +38,7 @@ from rest_framework.views import APIView
 
 from accounts import access
 from accounts.models import User
-from exams.api import AUTHENTICATION
+from exams.api import AUTHENTICATION, query_id
 from exams.kinds import get_kind
 from exams.models import Answer, Question
 from grading.models import Evaluation, GradeEvent, GradeRelease, RegradeRequest, Rubric, RubricItem
@@ -589,16 +589,6 @@ def _flag(request: Request, name: str) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _query_id(request: Request, name: str) -> int | None:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise serializers.ValidationError({name: [f"{name} is an id (a whole number), not {raw!r}."]}) from None
-
-
 def _invalid(error: DjangoValidationError) -> serializers.ValidationError:
     """A domain function's ValidationError as DRF's 400, by field."""
     if hasattr(error, "error_dict"):
@@ -958,7 +948,7 @@ class RegradesView(generics.ListAPIView[RegradeRequest]):
             pk__in=access.regrades_for_student(user).values("pk")
         )
         queryset = RegradeRequest.objects.filter(mine)
-        exam_id = _query_id(self.request, "exam")
+        exam_id = query_id(self.request, "exam")
         if exam_id is not None:
             queryset = queryset.filter(score__question__exam_id=exam_id)
         wanted = self.request.query_params.get("status")
