@@ -131,20 +131,7 @@ def histogram_svg(
 
     body: list[SafeString] = []
     for tick in range(0, ceiling + 1, step):
-        body.append(
-            format_html(
-                '<line class="chart-grid" x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}"/>'
-                '<text x="{}" y="{}" dy="0.35em" text-anchor="end" aria-hidden="true">{}</text>',
-                left,
-                _n(y(tick)),
-                left + plot_width,
-                _n(y(tick)),
-                GRID,
-                left - 6,
-                _n(y(tick)),
-                tick,
-            )
-        )
+        body.append(_y_gridline(left=left, width=plot_width, y=y(tick), label=tick))
     last = len(counts) - 1
     bin_labels = []
     for index, count in enumerate(counts):
@@ -388,20 +375,7 @@ def facility_discrimination_svg(questions: Sequence[Mapping[str, Any]], *, chart
             )
         )
     for tick in range(-100, 101, 50):
-        body.append(
-            format_html(
-                '<line class="chart-grid" x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}"/>'
-                '<text x="{}" y="{}" dy="0.35em" text-anchor="end" aria-hidden="true">{}</text>',
-                left,
-                _n(y(tick)),
-                left + plot_width,
-                _n(y(tick)),
-                GRID,
-                left - 6,
-                _n(y(tick)),
-                tick,
-            )
-        )
+        body.append(_y_gridline(left=left, width=plot_width, y=y(tick), label=tick))
     for guide in (FLAG_MIN_FACILITY, FLAG_MAX_FACILITY):
         body.append(
             format_html(
@@ -500,3 +474,19 @@ def facility_discrimination_svg(questions: Sequence[Mapping[str, Any]], *, chart
     if missing:
         desc += " Not plotted, for lack of a spread in the scores: " + ", ".join(missing) + "."
     return _svg(chart_id=chart_id, width=width, height=height, label=label, desc=desc, body=body, css="chart-scatter")
+
+
+def _y_gridline(*, left: float, width: float, y: float, label: object) -> SafeString:
+    """A horizontal grid line across the plot, with its value to the left of the axis."""
+    return format_html(
+        '<line class="chart-grid" x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}"/>'
+        '<text x="{}" y="{}" dy="0.35em" text-anchor="end" aria-hidden="true">{}</text>',
+        left,
+        _n(y),
+        left + width,
+        _n(y),
+        GRID,
+        left - 6,
+        _n(y),
+        label,
+    )
